@@ -1,0 +1,171 @@
+"""One settings object for the whole terminal: a TOML file, then ``KIOSK_*`` environment variables on top.
+
+Every threshold of DESIGN §4 lives here with its default, its unit in its name and its bounds, so the
+logic never holds a literal. ``load_settings`` is called once at an entry point and the result passed down.
+
+Environment variables address nested keys with ``__``: ``KIOSK_SERVICE__ENGAGE_DISTANCE_M=1.5``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "KIOSK_"
+
+
+class ConfigError(ValueError):
+    """A settings file or variable that cannot be used; the message names the key, the value and what is allowed."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceSettings(_Section):
+    """Operational definitions of the four measures (DESIGN §4)."""
+
+    arrival_debounce_s: float = Field(1.0, ge=0, le=30, description="A customer must stay in queue/service this long to count as arrived.")
+    engage_distance_m: float = Field(2.0, gt=0, le=10, description="Staff within this floor distance can engage a customer.")
+    engage_angle_deg: float = Field(30.0, gt=0, le=90, description="Staff facing within this angle of the line to the customer engages them.")
+    engage_hold_s: float = Field(1.0, ge=0, le=30, description="Facing must hold this long; the greeting moment is the start of that window.")
+    mutual_facing_angle_deg: float = Field(20.0, gt=0, le=90, description="Each head within this angle of the other counts as mutual facing (eye-contact proxy).")
+    service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
+    intimate_below_m: float = Field(0.75, gt=0, le=5, description="Distance band edge: intimate below this.")
+    personal_below_m: float = Field(1.2, gt=0, le=5, description="Distance band edge: personal below this, social above.")
+    social_below_m: float = Field(3.6, gt=0, le=10, description="Distance band edge: social below this, public above.")
+
+    @model_validator(mode="after")
+    def _bands_increase(self) -> "ServiceSettings":
+        if not self.intimate_below_m < self.personal_below_m < self.social_below_m:
+            raise ValueError(
+                "distance bands must increase: intimate_below_m < personal_below_m < social_below_m "
+                f"(got {self.intimate_below_m} < {self.personal_below_m} < {self.social_below_m})"
+            )
+        return self
+
+
+class BodySettings(_Section):
+    """Body-height priors that place a person on the floor when the counter hides the legs (DESIGN §1)."""
+
+    mean_height_m: float = Field(1.70, ge=1.0, le=2.3, description="Prior mean standing height of an adult.")
+    height_sd_m: float = Field(0.09, gt=0, le=0.5, description="Prior spread of standing height.")
+    min_keypoint_visibility: float = Field(0.5, ge=0, le=1, description="Keypoints below this visibility are ignored.")
+
+
+class Zone(_Section):
+    """A named polygon in image pixels (x, y), set by calibration."""
+
+    name: Literal["staff", "service", "queue"]
+    polygon_px: list[tuple[float, float]] = Field(min_length=3)
+
+
+class FloorPoint(_Section):
+    """A tape mark: where it is in the image (pixels) and on the floor (metres)."""
+
+    image_px: tuple[float, float]
+    floor_m: tuple[float, float]
+
+
+class CameraSettings(_Section):
+    """Intrinsics and calibration of the counter camera."""
+
+    width_px: int = Field(640, ge=160, le=4096)
+    height_px: int = Field(480, ge=120, le=4096)
+    hfov_deg: float = Field(102.0, gt=20, lt=170, description="Horizontal field of view (Camera Module 3 Wide: 102).")
+    height_m: float = Field(2.0, gt=0.5, le=5, description="Camera height above the floor (DESIGN §1: 1.8-2.2).")
+    floor_points: list[FloorPoint] = Field(default_factory=list, description="Four or more tape marks; empty until calibrated.")
+    zones: list[Zone] = Field(default_factory=list, description="staff, service and queue polygons; empty until calibrated.")
+
+    @model_validator(mode="after")
+    def _enough_floor_points(self) -> "CameraSettings":
+        if self.floor_points and len(self.floor_points) < 4:
+            raise ValueError(f"floor_points needs 4 or more tape marks, got {len(self.floor_points)}")
+        return self
+
+
+class PrivacySettings(_Section):
+    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
+    retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
+
+
+class StoreSettings(_Section):
+    data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
+    store_id: str = Field("demo-store", min_length=1, max_length=64)
+    device_id: str = Field("demo-device", min_length=1, max_length=64)
+    rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
+
+
+class SyncSettings(_Section):
+    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
+    device_token: str = Field("", description="Bearer token printed once when the device was registered.")
+    ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; the system store when unset.")
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    max_retries: int = Field(5, ge=0, le=50)
+    backoff_s: float = Field(1.0, ge=0, le=600, description="Base of the exponential backoff between retries.")
+    interval_s: float = Field(300.0, gt=0, le=86400, description="Background sync period.")
+    batch_size: int = Field(200, ge=1, le=10000, description="Aggregates per POST.")
+
+
+class Settings(BaseSettings):
+    """The terminal's settings tree. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    service: ServiceSettings = ServiceSettings()
+    body: BodySettings = BodySettings()
+    camera: CameraSettings = CameraSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    store: StoreSettings = StoreSettings()
+    sync: SyncSettings = SyncSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment wins over it.
+        return (env_settings, init_settings)
+
+
+def _describe(err: Mapping[str, Any], file: Path | None) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    env_name = ENV_PREFIX + "__".join(str(p) for p in err.get("loc", ())).upper()
+    where = f"{file} or ${env_name}" if file else f"${env_name}"
+    value = err.get("input")
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "extra_forbidden":
+        return f"{loc} = {value!r} ({where}): unknown setting; check the spelling against the README's settings table"
+    return f"{loc} = {value!r} ({where}): {msg}"
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read ``path`` (TOML, optional) and the ``KIOSK_*`` environment into a validated :class:`Settings`.
+
+    Raises:
+        ConfigError: naming each bad key, its value and what is allowed.
+    """
+    data: dict[str, Any] = {}
+    file = Path(path) if path is not None else None
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"settings file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"settings file {file} is not valid TOML: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        lines = [_describe(e, file) for e in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

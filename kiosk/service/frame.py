@@ -1,0 +1,64 @@
+"""What the measuring core reads: tracked people on the floor, one frame at a time.
+
+Produced by tracking + geometry from observations, or directly by tests. Floor coordinates are metres in
+the calibrated floor frame; headings are radians, counter-clockwise from the floor's +x axis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["staff", "customer"]
+ZoneName = Literal["staff", "service", "queue"]
+ROLES = ("staff", "customer")
+ZONES = ("staff", "service", "queue")
+
+
+@dataclass(frozen=True)
+class TrackedPerson:
+    """One tracked person in one frame.
+
+    track_id: a number that lives while the person is in view; never stored.
+    role: "staff" while in the staff zone, else "customer".
+    zone: the zone they stand in, or None when outside every zone.
+    position_m: floor position (x, y) in metres, or None when too few keypoints were seen.
+    head_heading_rad: facing direction of the head on the floor, or None when the face was not seen.
+    body_heading_rad: facing direction of the shoulders, or None.
+    """
+
+    track_id: int
+    role: Role
+    zone: ZoneName | None
+    position_m: tuple[float, float] | None
+    head_heading_rad: float | None = None
+    body_heading_rad: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"TrackedPerson.role must be one of {ROLES}, got {self.role!r}")
+        if self.zone is not None and self.zone not in ZONES:
+            raise ValueError(f"TrackedPerson.zone must be one of {ZONES} or None, got {self.zone!r}")
+        if self.position_m is not None and not all(math.isfinite(v) for v in self.position_m):
+            raise ValueError(f"TrackedPerson.position_m must be finite metres, got {self.position_m!r}")
+
+    @property
+    def heading_rad(self) -> float | None:
+        """Head heading when seen, else shoulders (DESIGN §4: "head or shoulder yaw")."""
+        return self.head_heading_rad if self.head_heading_rad is not None else self.body_heading_rad
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """Everyone tracked at time ``t`` (seconds on the video clock)."""
+
+    t: float
+    people: tuple[TrackedPerson, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.t):
+            raise ValueError(f"SceneFrame.t must be finite seconds, got {self.t!r}")
+        ids = [p.track_id for p in self.people]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"SceneFrame at t={self.t} lists a track twice: {sorted(ids)}")
