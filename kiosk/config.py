@@ -35,6 +35,8 @@ class ServiceSettings(_Section):
     engage_hold_s: float = Field(1.0, ge=0, le=30, description="Facing must hold this long; the greeting moment is the start of that window.")
     mutual_facing_angle_deg: float = Field(20.0, gt=0, le=90, description="Each head within this angle of the other counts as mutual facing (eye-contact proxy).")
     service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
+    evidence_gap_s: float = Field(0.5, ge=0, le=10, description="Frames without a view of a facing pair shorter than this neither break nor extend an engagement window.")
+    relink_distance_m: float = Field(0.8, ge=0, le=5, description="A new customer track this close to where an open one vanished (within the exit grace) continues it.")
     intimate_below_m: float = Field(0.75, gt=0, le=5, description="Distance band edge: intimate below this.")
     personal_below_m: float = Field(1.2, gt=0, le=5, description="Distance band edge: personal below this, social above.")
     social_below_m: float = Field(3.6, gt=0, le=10, description="Distance band edge: social below this, public above.")
@@ -88,6 +90,15 @@ class CameraSettings(_Section):
         return self
 
 
+class TrackingSettings(_Section):
+    """Floor-plane tracking (norfair)."""
+
+    match_distance_m: float = Field(0.8, gt=0, le=5, description="A detection this close to a track's predicted floor position continues it.")
+    memory_s: float = Field(1.0, ge=0, le=30, description="A track unseen this long is dropped.")
+    init_frames: int = Field(2, ge=0, le=30, description="Detections needed before a new track is reported.")
+    heading_smoothing_s: float = Field(0.0, ge=0, le=5, description="Time constant of heading smoothing per track (0 = off).")
+
+
 class PrivacySettings(_Section):
     min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
@@ -121,6 +132,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     body: BodySettings = BodySettings()
     camera: CameraSettings = CameraSettings()
+    tracking: TrackingSettings = TrackingSettings()
     privacy: PrivacySettings = PrivacySettings()
     store: StoreSettings = StoreSettings()
     sync: SyncSettings = SyncSettings()

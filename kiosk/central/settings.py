@@ -1,0 +1,66 @@
+"""The central server's settings: one validated value built at the entry point and passed to ``create_app``.
+
+Nothing here reads the environment or creates an engine at import; ``CentralSettings()`` is cheap and pure,
+so each test builds its own with its own database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_DB_FILE = "central.sqlite"
+
+
+class AlertSettings(BaseModel):
+    """When a store enters the regional alerts list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low_rating_share: float = Field(0.25, gt=0, le=1, description="Share of ratings that are 1 or 2 at or above which a store is flagged.")
+    min_ratings: int = Field(10, ge=1, le=100_000, description="Fewer ratings than this never raise a low-rating alert (too few to judge).")
+    p90_wait_s: float = Field(300.0, gt=0, le=86_400, description="p90 wait (seconds) at or above which a store is flagged.")
+    outlier_z: float = Field(3.0, gt=0, le=20, description="Robust z-score (median/MAD) beyond which a store's measure is an outlier.")
+
+
+class CentralSettings(BaseModel):
+    """Everything the central server needs to start.
+
+    Units are in the names: ``*_s`` seconds, ``*_bytes`` bytes, ``*_per_minute`` a rate.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("var"), description="Holds the default SQLite database file.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL; postgresql://... for PostgreSQL, unset for SQLite in data_dir.")
+    host: str = Field("127.0.0.1", min_length=1, description="Address `kiosk serve` binds.")
+    port: int = Field(8000, ge=0, le=65_535, description="Port `kiosk serve` binds (0 picks a free one).")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024, description="Larger request bodies get 413.")
+    max_batch_aggregates: int = Field(10_000, ge=1, le=1_000_000, description="Aggregates per POST; the terminal's sync.batch_size is at most 10,000.")
+    ingest_per_minute: float = Field(120.0, gt=0, le=1_000_000, description="Sustained ingest requests per device per minute.")
+    ingest_burst: int = Field(20, ge=1, le=100_000, description="Ingest requests a device may send at once before the rate applies.")
+    session_ttl_s: int = Field(12 * 3600, ge=60, le=90 * 86_400, description="Lifetime of a login session.")
+    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set when served over HTTPS).")
+    silent_after_s: int = Field(26 * 3600, ge=600, le=90 * 86_400, description="A device that has not synced for this long is shown as silent.")
+    greeting_target_criterion: str | None = Field(
+        None, description="Rubric criterion whose within_target count is 'greeted within target'; unset: the first G* criterion seen."
+    )
+    alerts: AlertSettings = AlertSettings()
+
+    @field_validator("db_url")
+    @classmethod
+    def _known_scheme(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("sqlite", "postgres")):
+            raise ValueError(f"db_url must start with sqlite or postgresql, got {v.split(':', 1)[0]!r}")
+        return v
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL to use; psycopg 3 is the PostgreSQL driver."""
+        if self.db_url is None:
+            return f"sqlite:///{(self.data_dir / DEFAULT_DB_FILE).resolve()}"
+        if self.db_url.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + self.db_url.split("://", 1)[1]
+        return self.db_url

@@ -1,0 +1,254 @@
+"""Camera model, floor homography and floor positions of people (DESIGN §1). Pure numpy, no pixels.
+
+Frames: the floor is z = 0 with z up, metres. Camera coordinates follow OpenCV: x right, y down, z forward.
+``CameraModel`` maps world points to pixels: ``p = K (R X + t)``.
+
+A person is placed on the floor from whichever body points are visible, using where each point sits on a
+standing body as a share of the person's height (anthropometric tables, Drillis & Contini 1966) and a prior on
+that height. Two points at different heights fix both the distance and the height, so the counter hiding the
+legs costs precision, not the position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.observation import (
+    LEFT_ANKLE, LEFT_EAR, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, NOSE,
+    RIGHT_ANKLE, RIGHT_EAR, RIGHT_HIP, RIGHT_KNEE, RIGHT_SHOULDER,
+)
+
+# The standard body: where landmarks sit on an adult standing upright, as (forward, left, up) shares of the
+# standing height (anthropometric tables, Drillis & Contini 1966). Real people differ by a few per cent;
+# the height prior and the number of points absorb that.
+STANDARD_BODY: dict[int, tuple[float, float, float]] = {
+    NOSE: (0.059, 0.0, 0.926),
+    LEFT_EAR: (0.0, 0.044, 0.929), RIGHT_EAR: (0.0, -0.044, 0.929),
+    LEFT_SHOULDER: (0.0, 0.112, 0.818), RIGHT_SHOULDER: (0.0, -0.112, 0.818),
+    LEFT_HIP: (0.0, 0.059, 0.530), RIGHT_HIP: (0.0, -0.059, 0.530),
+    LEFT_KNEE: (0.012, 0.059, 0.285), RIGHT_KNEE: (0.012, -0.059, 0.285),
+    LEFT_ANKLE: (0.0, 0.059, 0.039), RIGHT_ANKLE: (0.0, -0.059, 0.039),
+}
+_HEAD_POINTS = (NOSE, LEFT_EAR, RIGHT_EAR)
+_PAIRS = ((LEFT_EAR, RIGHT_EAR), (LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_HIP, RIGHT_HIP),
+          (LEFT_KNEE, RIGHT_KNEE), (LEFT_ANKLE, RIGHT_ANKLE))
+
+
+class GeometryError(ValueError):
+    """Calibration that cannot give a camera pose; the message says what to re-measure."""
+
+
+def intrinsics_from_hfov(width_px: int, height_px: int, hfov_deg: float) -> np.ndarray:
+    """Pinhole intrinsics (3, 3) with square pixels and the principal point at the image centre."""
+    fx = (width_px / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
+    return np.array([[fx, 0.0, width_px / 2.0], [0.0, fx, height_px / 2.0], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True, eq=False)
+class CameraModel:
+    """Intrinsics ``K`` (3, 3), rotation ``R`` (3, 3) world->camera, translation ``t`` (3,), image size in pixels."""
+
+    K: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+    width_px: int
+    height_px: int
+
+    @classmethod
+    def look_at(cls, position_m, target_m, K: np.ndarray, width_px: int, height_px: int) -> "CameraModel":
+        """A camera at ``position_m`` (x, y, z) looking at ``target_m``, its image x axis kept level."""
+        pos = np.asarray(position_m, dtype=float)
+        fwd = np.asarray(target_m, dtype=float) - pos
+        fwd /= np.linalg.norm(fwd)
+        right = np.cross(fwd, [0.0, 0.0, 1.0])
+        if np.linalg.norm(right) < 1e-6:
+            raise GeometryError("camera looks straight down or up; tilt it so the counter is seen from the side")
+        right /= np.linalg.norm(right)
+        down = np.cross(fwd, right)
+        R = np.stack([right, down, fwd])
+        return cls(K=np.asarray(K, float), R=R, t=-R @ pos, width_px=width_px, height_px=height_px)
+
+    @property
+    def center_m(self) -> np.ndarray:
+        """Camera position in the world (3,)."""
+        return -self.R.T @ self.t
+
+    def project(self, points_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (n, 3) -> pixels (n, 2) and depth along the optical axis (n,)."""
+        pc = np.asarray(points_m, float) @ self.R.T + self.t
+        z = pc[:, 2]
+        uv = (pc @ self.K.T)[:, :2] / z[:, None]
+        return uv, z
+
+    def to_camera_angle(self, floor_xy: tuple[float, float]) -> float:
+        """Floor direction (radians) from a floor point towards the camera."""
+        c = self.center_m
+        return math.atan2(c[1] - floor_xy[1], c[0] - floor_xy[0])
+
+
+def homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Direct linear transform with Hartley normalisation: the (3, 3) H with dst ~ H src, from 4+ point pairs (n, 2)."""
+    src = np.asarray(src, float)
+    dst = np.asarray(dst, float)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 4:
+        raise GeometryError(f"a homography needs 4 or more matching point pairs, got {src.shape} and {dst.shape}")
+
+    def normaliser(p: np.ndarray) -> np.ndarray:
+        c = p.mean(axis=0)
+        s = math.sqrt(2) / max(np.mean(np.linalg.norm(p - c, axis=1)), 1e-12)
+        return np.array([[s, 0, -s * c[0]], [0, s, -s * c[1]], [0, 0, 1]])
+
+    Ts, Td = normaliser(src), normaliser(dst)
+    hs = np.c_[src, np.ones(len(src))] @ Ts.T
+    hd = np.c_[dst, np.ones(len(dst))] @ Td.T
+    rows = []
+    for (x, y, _), (u, v, _) in zip(hs, hd):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    _, sv, vt = np.linalg.svd(np.asarray(rows))
+    if sv[-2] < 1e-9:
+        raise GeometryError("the calibration points are collinear or repeated; mark four corners of a rectangle")
+    H = np.linalg.inv(Td) @ vt[-1].reshape(3, 3) @ Ts
+    return H / H[2, 2]
+
+
+def apply_homography(H: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map points (n, 2) through H."""
+    p = np.c_[np.asarray(points, float), np.ones(len(points))] @ H.T
+    return p[:, :2] / p[:, 2:3]
+
+
+def camera_from_floor_points(image_px: np.ndarray, floor_m: np.ndarray, K: np.ndarray,
+                             width_px: int, height_px: int) -> CameraModel:
+    """The camera pose from tape marks on the floor (image pixels (n, 2) <-> floor metres (n, 2)) and intrinsics.
+
+    The floor-to-image homography is ``K [r1 r2 t]`` up to scale (Zhang 2000); r3 completes the rotation.
+    """
+    Hfi = homography(np.asarray(floor_m, float), np.asarray(image_px, float))
+    M = np.linalg.inv(K) @ Hfi
+    lam = 1.0 / np.linalg.norm(M[:, 0])
+    r1, r2, t = M[:, 0] * lam, M[:, 1] * lam, M[:, 2] * lam
+    if t[2] < 0:  # the floor must lie in front of the camera
+        r1, r2, t = -r1, -r2, -t
+    R = np.stack([r1, r2, np.cross(r1, r2)], axis=1)
+    u, _, vt = np.linalg.svd(R)
+    R = u @ vt
+    if np.linalg.det(R) < 0:
+        raise GeometryError("the tape marks give a mirrored floor; check that their floor coordinates match the image order")
+    cam = CameraModel(K=np.asarray(K, float), R=R, t=t, width_px=width_px, height_px=height_px)
+    if cam.center_m[2] <= 0:
+        raise GeometryError("the tape marks put the camera below the floor; check their floor coordinates")
+    return cam
+
+
+@dataclass(frozen=True)
+class FloorFix:
+    """Where a person stands: floor position (m), estimated standing height (m), number of body levels used."""
+
+    position_m: tuple[float, float]
+    height_m: float
+    levels_used: int
+
+
+def _body_points(keypoints: np.ndarray, min_visibility: float, body_heading: float | None,
+                 head_heading: float | None) -> list[tuple[float, float, np.ndarray]]:
+    """(u, v normalised, offset (3,) as shares of height) for each usable landmark.
+
+    With a heading, every visible landmark is used at its place on the body. Without one, left/right pairs
+    give their midpoint (their sideways offsets cancel), or the one visible side.
+    """
+    vis = keypoints[:, 2] >= min_visibility
+    out = []
+    if body_heading is None:
+        for pair in _PAIRS:
+            seen = [i for i in pair if vis[i]]
+            if seen:  # a lone side point is off the axis by a few cm: good enough for a first fix
+                m = keypoints[seen, :2].mean(axis=0)
+                out.append((m[0], m[1], np.array([0.0, 0.0, STANDARD_BODY[pair[0]][2]])))
+        return out
+    for i, (fwd, left, up) in STANDARD_BODY.items():
+        if not vis[i]:
+            continue
+        h = head_heading if (i in _HEAD_POINTS and head_heading is not None) else body_heading
+        f = np.array([math.cos(h), math.sin(h)])
+        lft = np.array([-math.sin(h), math.cos(h)])
+        xy = f * fwd + lft * left
+        out.append((keypoints[i, 0], keypoints[i, 1], np.array([xy[0], xy[1], up])))
+    return out
+
+
+def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: float, height_sd_m: float,
+                  min_visibility: float, body_heading_rad: float | None = None,
+                  head_heading_rad: float | None = None, keypoint_sigma_px: float = 3.0) -> FloorFix | None:
+    """Floor position and height of a standing person from normalised keypoints (33, 3).
+
+    Solves for (x, y, height) so that each visible landmark, placed on the standard body scaled to that
+    height (turned to ``body_heading_rad`` when known), projects onto its keypoint; the height prior keeps
+    the solution stable when only the head and shoulders show above the counter. Linear in the unknowns (the
+    projection is cross-multiplied), reweighted once by depth so residuals are in pixels.
+
+    Returns None when no usable landmark is visible.
+    """
+    kp = np.asarray(keypoints, float)
+    pts = _body_points(kp, min_visibility, body_heading_rad, head_heading_rad)
+    if not pts:
+        return None
+    K, R, t = camera.K, camera.R, camera.t
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    obs = [(u * camera.width_px, v * camera.height_px, off) for u, v, off in pts]
+    weights = np.ones(len(obs))
+    sol = None
+    for _ in range(2):
+        A, b = [], []
+        for (u, v, off), w in zip(obs, weights):
+            for coef, f, row in ((u - cx, fx, 0), (v - cy, fy, 1)):
+                # (pixel - c) * (R2 . X + t2) - f * (R_row . X + t_row) = 0 with X = (x, y, 0) + height * off
+                g = coef * R[2] - f * R[row]
+                A.append(w * np.array([g[0], g[1], g @ off]))
+                b.append(-w * (coef * t[2] - f * t[row]))
+        prior_w = keypoint_sigma_px / height_sd_m
+        A.append(np.array([0.0, 0.0, prior_w]))
+        b.append(prior_w * mean_height_m)
+        sol, *_ = np.linalg.lstsq(np.asarray(A), np.asarray(b), rcond=None)
+        world = np.array([[sol[0], sol[1], 0.0] + sol[2] * off for _, _, off in obs])
+        depths = world @ R[2] + t[2]
+        if np.any(depths <= 0):
+            return None
+        weights = 1.0 / depths
+    assert sol is not None
+    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(obs))
+
+
+def heading_from_yaw(camera: CameraModel, floor_xy: tuple[float, float], yaw_deg: float) -> float:
+    """Floor heading (radians, CCW from +x) of a person whose head or torso yaw relative to the camera is ``yaw_deg``.
+
+    Yaw 0 faces the camera; +90 faces the image's right, which on the floor is a quarter turn
+    counter-clockwise from the direction towards the camera (the camera's x axis is forward x up).
+    """
+    return wrap_angle(camera.to_camera_angle(floor_xy) + math.radians(yaw_deg))
+
+
+def yaw_from_heading(camera: CameraModel, floor_xy: tuple[float, float], heading_rad: float) -> float:
+    """Inverse of :func:`heading_from_yaw`, in degrees within -180..180."""
+    return math.degrees(wrap_angle(heading_rad - camera.to_camera_angle(floor_xy)))
+
+
+def wrap_angle(a: float) -> float:
+    """Angle in radians wrapped to -pi..pi."""
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+def point_in_polygon(point: tuple[float, float], polygon: np.ndarray) -> bool:
+    """Even-odd rule; ``polygon`` is (n, 2)."""
+    x, y = point
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside

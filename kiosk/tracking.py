@@ -1,0 +1,150 @@
+"""Observations -> tracked people on the floor, with roles from the calibrated zones.
+
+Tracking runs on floor positions (metres), not pixels: two people 0.7 m apart at the counter can be a few
+pixels apart in the image but are clearly apart on the floor. norfair does the matching and keeps a track
+through short misses; the track id lives only in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from norfair import Detection, Tracker
+
+from kiosk.config import BodySettings, CameraSettings, TrackingSettings
+from kiosk.geometry import (
+    CameraModel, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
+    locate_person, point_in_polygon, wrap_angle,
+)
+from kiosk.observation import Observation
+from kiosk.service.frame import SceneFrame, TrackedPerson, ZoneName
+
+# When zones overlap, the more specific one wins: behind the counter is staff, at the counter is service.
+_ZONE_PRIORITY: tuple[ZoneName, ...] = ("staff", "service", "queue")
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneMap:
+    """Zone polygons on the floor (metres), converted once from the image polygons of the calibration."""
+
+    polygons: tuple[tuple[ZoneName, np.ndarray], ...]
+
+    @classmethod
+    def from_camera_settings(cls, camera: CameraModel, settings: CameraSettings) -> "ZoneMap":
+        H = floor_homography(camera)
+        return cls(tuple((z.name, apply_homography(H, np.asarray(z.polygon_px, float))) for z in settings.zones))
+
+    def zone_of(self, floor_xy: tuple[float, float]) -> ZoneName | None:
+        for name in _ZONE_PRIORITY:
+            for zname, poly in self.polygons:
+                if zname == name and point_in_polygon(floor_xy, poly):
+                    return name
+        return None
+
+
+def floor_homography(camera: CameraModel) -> np.ndarray:
+    """Image pixels -> floor metres (3, 3) for points on the floor plane z = 0."""
+    Hfi = camera.K @ np.stack([camera.R[:, 0], camera.R[:, 1], camera.t], axis=1)
+    Hif = np.linalg.inv(Hfi)
+    return Hif / Hif[2, 2]
+
+
+def camera_from_settings(settings: CameraSettings) -> CameraModel:
+    """The calibrated camera: intrinsics from the field of view, pose from the tape marks."""
+    if len(settings.floor_points) < 4:
+        raise ValueError("the camera is not calibrated: run `kiosk calibrate` to mark four or more floor points")
+    K = intrinsics_from_hfov(settings.width_px, settings.height_px, settings.hfov_deg)
+    img = np.array([p.image_px for p in settings.floor_points], float)
+    flo = np.array([p.floor_m for p in settings.floor_points], float)
+    return camera_from_floor_points(img, flo, K, settings.width_px, settings.height_px)
+
+
+class FloorTracker:
+    """``update(t, observations) -> SceneFrame``: place, track and classify everyone in one frame.
+
+    Args:
+        camera: the calibrated camera.
+        zones: floor zones.
+        tracking: matching distance, memory and smoothing.
+        body: height prior for placing people on the floor.
+        fps: the frame rate the tracker is fed at (turns seconds of memory into frames).
+    """
+
+    def __init__(self, camera: CameraModel, zones: ZoneMap, tracking: TrackingSettings, body: BodySettings,
+                 fps: float) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps!r}")
+        self._camera, self._zones, self._ts, self._body = camera, zones, tracking, body
+        memory = max(2, round(tracking.memory_s * fps))
+        self._tracker = Tracker(
+            distance_function="euclidean",
+            distance_threshold=tracking.match_distance_m,
+            hit_counter_max=memory,
+            initialization_delay=min(tracking.init_frames, memory - 1),
+        )
+        self._headings: dict[int, tuple[float, float | None, float | None]] = {}  # id -> (t, head, body)
+        self._last_t: float | None = None
+
+    def update(self, t: float, observations: list[Observation]) -> SceneFrame:
+        period = 1
+        detections: list[Detection] = []
+        for obs in observations:
+            placed = self._place(obs)
+            if placed is not None:
+                detections.append(Detection(points=np.array([placed[0]]), data=(obs, *placed)))
+        tracked = self._tracker.update(detections=detections, period=period)
+        people = []
+        for obj in tracked:
+            det = obj.last_detection
+            if not any(det is d for d in detections):
+                continue  # the track is coasting on its memory; report only what this frame saw
+            obs, _, head, body = det.data
+            # The filtered estimate: single-frame placements jitter along the camera ray.
+            pos = (float(obj.estimate[0][0]), float(obj.estimate[0][1]))
+            head, body = self._smooth(obj.id, t, head, body)
+            zone = self._zones.zone_of(pos)
+            people.append(TrackedPerson(track_id=int(obj.id), role="staff" if zone == "staff" else "customer",
+                                        zone=zone, position_m=pos, head_heading_rad=head, body_heading_rad=body))
+        live = {p.track_id for p in people} | {int(o.id) for o in tracked}
+        self._headings = {k: v for k, v in self._headings.items() if k in live}
+        return SceneFrame(t=t, people=tuple(people))
+
+    def _place(self, obs: Observation) -> tuple[tuple[float, float], float | None, float | None] | None:
+        """Floor position and head/body headings of one observation, or None when it cannot be placed.
+
+        Headings depend on where the person stands (the ray to the camera), and the best placement uses the
+        body's heading to put one-sided landmarks where they are: so place roughly, turn, place again.
+        """
+        body_cfg = self._body
+        kw = dict(mean_height_m=body_cfg.mean_height_m, height_sd_m=body_cfg.height_sd_m,
+                  min_visibility=body_cfg.min_keypoint_visibility)
+        fix = locate_person(self._camera, obs.keypoints, **kw)
+        if fix is None:
+            return None
+        head = body = None
+        for _ in range(2):
+            pos = fix.position_m
+            head = heading_from_yaw(self._camera, pos, obs.head.yaw_deg) if obs.head is not None else None
+            body = heading_from_yaw(self._camera, pos, obs.torso_yaw_deg) if obs.torso_yaw_deg is not None else None
+            if body is None:
+                break
+            fix = locate_person(self._camera, obs.keypoints, body_heading_rad=body, head_heading_rad=head, **kw) or fix
+        return fix.position_m, head, body
+
+    def _smooth(self, tid: int, t: float, head: float | None, body: float | None) -> tuple[float | None, float | None]:
+        tau = self._ts.heading_smoothing_s
+        prev = self._headings.get(tid)
+        if tau > 0 and prev is not None:
+            alpha = 1.0 - math.exp(-(t - prev[0]) / tau)
+            head = _blend(prev[1], head, alpha)
+            body = _blend(prev[2], body, alpha)
+        self._headings[tid] = (t, head, body)
+        return head, body
+
+
+def _blend(old: float | None, new: float | None, alpha: float) -> float | None:
+    if old is None or new is None:
+        return new
+    return wrap_angle(old + alpha * wrap_angle(new - old))

@@ -1,0 +1,218 @@
+"""Which way a head and a torso face, from pose landmarks alone (pure numpy, no pixels).
+
+Head yaw comes from fitting a small anatomical 3D head (nose, eyes, ears, mouth corners, in centimetres) to
+the pose model's 11 face keypoints: for every candidate (yaw, pitch) the model is projected orthographically
+and aligned to the observed points by a 2D similarity (scale, roll, shift), and the candidate that explains
+the points best wins. Left and right are labelled in the pose topology, so the fit tells "facing image right"
+from "facing image left" and the front from the back, and it needs no camera calibration: a face is small
+enough that orthographic projection holds. MediaPipe still places the far ear and eye in profile (it
+reports them visible too), and those guesses pull the fit towards the profile it believes, which is right.
+
+Conventions (kiosk.observation.HeadPose): yaw 0 = facing the camera, +90 = nose pointing to image right,
+-90 = to image left, ±180 = back turned; pitch positive = looking up, relative to the camera's line of sight
+(a camera 2 m up sees a level gaze as pitched down).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kiosk.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER, HeadPose
+
+# Face keypoints in MediaPipe pose order: nose, left eye inner/centre/outer, right eye inner/centre/outer,
+# left ear, right ear, mouth left, mouth right ("left" is the person's left).
+FACE_POINTS = np.arange(0, 11)
+
+# Adult head, centimetres, origin between the ears (tragion). Columns: lateral (+ = the person's left),
+# up, forward. Adult anthropometric means: bitragion width 14.6, interpupillary 6.3, eye fissure 3,
+# nose tip 11 in front of the ears and 4 below the eyes, mouth 5 wide and 7 below the eyes.
+HEAD_MODEL_CM = np.array(
+    [
+        [0.0, -4.0, 11.0],  # nose tip
+        [1.6, 0.0, 7.8],  # left eye inner
+        [3.15, 0.0, 8.0],  # left eye
+        [4.5, 0.0, 6.5],  # left eye outer
+        [-1.6, 0.0, 7.8],  # right eye inner
+        [-3.15, 0.0, 8.0],  # right eye
+        [-4.5, 0.0, 6.5],  # right eye outer
+        [7.3, -1.0, 0.0],  # left ear
+        [-7.3, -1.0, 0.0],  # right ear
+        [2.5, -7.0, 8.5],  # mouth left
+        [-2.5, -7.0, 8.5],  # mouth right
+    ]
+)
+
+_MAX_ROLL_DEG = 50.0  # heads tilt sideways, but a fit that turns the face upside down is a mirror artefact
+_PITCH_LIMIT_DEG = 60.0
+_ROLL_PRICE = 0.01
+_FAR_SIDE_FROM_DEG = 30.0  # beyond this turn the far side of the face is partly hidden
+_FAR_SIDE_WEIGHT = 0.1
+_LEFT_SIDE = np.array([False, True, True, True, False, False, False, True, False, True, False])
+_RIGHT_SIDE = np.array([False, False, False, False, True, True, True, False, True, False, True])
+_MIN_FACE_POINTS = 5  # below this the fit has more freedom than data
+_MIN_SHOULDER_SPAN_M = 0.05  # a shoulder line shorter than this in the floor plane has no direction
+_NOSE_FRONT_MARGIN_M = 0.02
+
+
+def _grid(yaws_deg: np.ndarray, pitches_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project the head model for every (yaw, pitch); returns yaw, pitch (n,) and points (n, 11, 2)."""
+    yaw, pitch = np.meshgrid(np.radians(yaws_deg), np.radians(pitches_deg), indexing="ij")
+    yaw, pitch = yaw.ravel(), pitch.ravel()
+    lat, up, fwd = HEAD_MODEL_CM.T
+    # Pitch turns the face about its own ear-to-ear axis, then yaw turns the head about the vertical.
+    up_p = up[None, :] * np.cos(pitch)[:, None] + fwd[None, :] * np.sin(pitch)[:, None]
+    fwd_p = fwd[None, :] * np.cos(pitch)[:, None] - up[None, :] * np.sin(pitch)[:, None]
+    x = lat[None, :] * np.cos(yaw)[:, None] + fwd_p * np.sin(yaw)[:, None]
+    y = -up_p  # image y grows downwards
+    return yaw, pitch, np.stack([x, y], axis=-1)
+
+
+_COARSE_YAW, _COARSE_PITCH, _COARSE_POINTS = _grid(
+    np.arange(-180.0, 180.0, 5.0), np.arange(-_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG + 1.0, 10.0)
+)
+
+
+def _fit(points: np.ndarray, observed: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted 2D similarity fit of each candidate to the observation.
+
+    Args:
+        points: (n, k, 2) projected model candidates.
+        observed: (k, 2) observed points, isotropic units.
+        weights: (k,) non-negative.
+
+    Returns:
+        residual (n,) as the share of the observation's spread left unexplained (0 = perfect), and roll (n,)
+        in radians of the fitted similarity.
+    """
+    w = weights / weights.sum()
+    obs = observed - (w[:, None] * observed).sum(axis=0)
+    mod = points - np.einsum("k,nkd->nd", w, points)[:, None, :]
+    # Closed-form least squares for x' = a*x - b*y, y' = b*x + a*y (complex multiplication by a + ib).
+    mx, my = mod[..., 0], mod[..., 1]
+    ox, oy = obs[:, 0], obs[:, 1]
+    norm = (w * (mx**2 + my**2)).sum(axis=1)
+    a = (w * (mx * ox + my * oy)).sum(axis=1) / norm
+    b = (w * (mx * oy - my * ox)).sum(axis=1) / norm
+    spread = (w * (ox**2 + oy**2)).sum()
+    residual = np.clip(spread - (a**2 + b**2) * norm, 0.0, None) / spread
+    return residual, np.arctan2(b, a)
+
+
+def _cost(residual: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    # A small price on roll: heads nod far more than they tilt, and in profile a nod and a tilt look alike.
+    cost = residual + _ROLL_PRICE * (roll / math.radians(30.0)) ** 2
+    return np.where(np.abs(roll) <= math.radians(_MAX_ROLL_DEG), cost, np.inf)
+
+
+def _best(residual: np.ndarray, roll: np.ndarray) -> int:
+    return int(np.argmin(_cost(residual, roll)))
+
+
+def _search(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tuple[float, float, float]:
+    """Best (yaw, pitch) in degrees and its residual: a 5-degree grid, then 1 degree around the winner."""
+    residual, roll = _fit(_COARSE_POINTS[:, seen], observed, weights)
+    i = _best(residual, roll)
+    yaw0, pitch0 = math.degrees(_COARSE_YAW[i]), math.degrees(_COARSE_PITCH[i])
+    fine_pitch = np.clip(np.arange(pitch0 - 9.0, pitch0 + 9.5, 1.0), -_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG)
+    yaw_f, pitch_f, points_f = _grid(np.arange(yaw0 - 4.0, yaw0 + 4.5, 1.0), np.unique(fine_pitch))
+    residual_f, roll_f = _fit(points_f[:, seen], observed, weights)
+    j = _best(residual_f, roll_f)
+    if _cost(residual_f, roll_f)[j] <= _cost(residual, roll)[i]:
+        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(residual_f[j])
+    return yaw0, pitch0, float(_cost(residual, roll)[i] if np.isfinite(_cost(residual, roll)[i]) else np.inf)
+
+
+def _wrap_deg(angle: float) -> float:
+    wrapped = (angle + 180.0) % 360.0 - 180.0
+    return 180.0 if wrapped == -180.0 and angle > 0 else wrapped
+
+
+def head_pose_from_keypoints(
+    keypoints: np.ndarray, min_visibility: float = 0.5, aspect_ratio: float = 1.0
+) -> HeadPose | None:
+    """Estimate head yaw and pitch from one person's pose keypoints.
+
+    Args:
+        keypoints: (33, 3) MediaPipe pose keypoints (x, y normalised 0..1, visibility 0..1).
+        min_visibility: face keypoints below this visibility are left out of the fit.
+        aspect_ratio: image width / height, so that normalised x and y become the same unit.
+
+    Returns:
+        HeadPose (degrees; confidence 0..1 from how well the head model explains the points and how visible
+        they were), or None when the nose or too few face points were seen.
+
+    Example:
+        >>> pose = head_pose_from_keypoints(obs.keypoints, 0.5, aspect_ratio=640 / 480)
+        >>> pose.yaw_deg > 45  # looking towards image right
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.shape != (33, 3):
+        raise ValueError(f"keypoints must have shape (33, 3), got {kp.shape}")
+    if not 0.0 <= min_visibility <= 1.0:
+        raise ValueError(f"min_visibility must be within 0..1, got {min_visibility!r}")
+    if not aspect_ratio > 0.0:
+        raise ValueError(f"aspect_ratio must be positive, got {aspect_ratio!r}")
+    face = kp[FACE_POINTS]
+    seen = (face[:, 2] >= min_visibility) & np.isfinite(face).all(axis=1)
+    # Without the nose there is no front to the head: a back view or a hidden face says nothing reliable.
+    if not seen[NOSE] or seen.sum() < _MIN_FACE_POINTS:
+        return None
+    observed = face[seen, :2] * np.array([aspect_ratio, 1.0])
+    if np.ptp(observed, axis=0).max() <= 0.0:
+        return None
+    weights = np.clip(face[seen, 2], 1e-3, 1.0)
+
+    yaw_deg, pitch_deg, res = _search(observed, weights, seen)
+    # In a turned head the far eye, ear and mouth corner are hidden and the pose model only guesses them
+    # (it still calls them visible): trust the near side more and fit again.
+    if _FAR_SIDE_FROM_DEG < abs(yaw_deg) < 180.0 - _FAR_SIDE_FROM_DEG:
+        far = _LEFT_SIDE if yaw_deg > 0 else _RIGHT_SIDE
+        reweighted = weights * np.where(far[seen], _FAR_SIDE_WEIGHT, 1.0)
+        yaw_deg, pitch_deg, res = _search(observed, reweighted, seen)
+    if not math.isfinite(res):
+        return None
+
+    # A residual of a quarter of the face's spread means the points hardly look like a head.
+    fit_quality = max(0.0, 1.0 - res / 0.25)
+    confidence = float(np.clip(fit_quality * weights.mean() * seen.mean(), 0.0, 1.0))
+    return HeadPose(yaw_deg=_wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence)
+
+
+def torso_yaw_from_world(
+    world: np.ndarray, visibility: np.ndarray | None = None, min_visibility: float = 0.5
+) -> float | None:
+    """Facing direction of the shoulder line, from MediaPipe's metric world landmarks.
+
+    Args:
+        world: (33, 3) pose_world_landmarks in metres (x to image right, y down, z away from the camera,
+            origin between the hips).
+        visibility: (33,) keypoint visibility, or None to trust every point.
+        min_visibility: both shoulders must be at least this visible.
+
+    Returns:
+        Yaw in degrees (HeadPose convention: 0 facing the camera, +90 facing image right, ±180 back turned), or
+        None when the shoulders were not seen or their line is nearly along the camera's view.
+
+    The shoulder line gives the axis; its left/right labels give which side is the front. The nose, being in
+    front of the shoulders, overrules the labels when it clearly sits behind the line (a mislabelled back).
+    """
+    w = np.asarray(world, dtype=np.float64)
+    if w.ndim != 2 or w.shape[0] != 33 or w.shape[1] < 3:
+        raise ValueError(f"world landmarks must have shape (33, 3), got {w.shape}")
+    if visibility is not None:
+        vis = np.asarray(visibility, dtype=np.float64)
+        if vis[LEFT_SHOULDER] < min_visibility or vis[RIGHT_SHOULDER] < min_visibility:
+            return None
+    # Work in the floor plane (x, z); the person's left lies along (cos yaw, sin yaw) in it.
+    left_to = w[LEFT_SHOULDER, [0, 2]] - w[RIGHT_SHOULDER, [0, 2]]
+    if not np.all(np.isfinite(left_to)) or float(np.hypot(*left_to)) < _MIN_SHOULDER_SPAN_M:
+        return None
+    yaw = math.atan2(left_to[1], left_to[0])
+    forward = np.array([math.sin(yaw), -math.cos(yaw)])
+    nose_offset = w[NOSE, [0, 2]] - (w[LEFT_SHOULDER, [0, 2]] + w[RIGHT_SHOULDER, [0, 2]]) / 2.0
+    nose_seen = visibility is None or np.asarray(visibility)[NOSE] >= min_visibility
+    if nose_seen and float(nose_offset @ forward) < -_NOSE_FRONT_MARGIN_M:
+        yaw += math.pi
+    return _wrap_deg(math.degrees(yaw))
