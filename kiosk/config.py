@@ -96,7 +96,7 @@ class TrackingSettings(_Section):
     match_distance_m: float = Field(0.8, gt=0, le=5, description="A detection this close to a track's predicted floor position continues it.")
     memory_s: float = Field(1.0, ge=0, le=30, description="A track unseen this long is dropped.")
     init_frames: int = Field(2, ge=0, le=30, description="Detections needed before a new track is reported.")
-    heading_smoothing_s: float = Field(0.0, ge=0, le=5, description="Time constant of heading smoothing per track (0 = off).")
+    heading_window_s: float = Field(0.35, ge=0, le=5, description="Per-track running median of headings over this window (0 = off): head-yaw noise is per frame, a turn survives a median with half the window's lag.")
 
 
 class PrivacySettings(_Section):

@@ -120,7 +120,11 @@ def load_scene(path: Path | str) -> Scene:
     """Read and validate a scene file. Raises :class:`SceneError`."""
     path = Path(path)
     try:
-        return Scene.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        layout = data.pop("layout", None)
+        if layout is not None:  # a shared counter layout (camera, zones, tape marks); the scene's keys win
+            data = {**tomllib.loads((path.parent / layout).read_text(encoding="utf-8")), **data}
+        return Scene.model_validate(data)
     except FileNotFoundError:
         raise SceneError(f"scene file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
@@ -198,7 +202,8 @@ def calibrate(scene: Scene, rng: np.random.Generator) -> CameraSettings:
     floor = [FloorPoint(image_px=px, floor_m=m) for px, m in zip(clicked(scene.floor_points_m), scene.floor_points_m)]
     zones = [Zone(name=z.name, polygon_px=clicked(z.polygon_m)) for z in scene.zones]
     return CameraSettings(width_px=c.width_px, height_px=c.height_px, hfov_deg=c.hfov_deg,
-                          height_m=c.position_m[2], floor_points=floor, zones=zones)
+                          height_m=round(c.position_m[2] + rng.normal(0, 0.01), 3),  # tape-measured
+                          floor_points=floor, zones=zones)
 
 
 def observe(scene: Scene, cam: CameraModel, t: float, states: dict[str, _State],

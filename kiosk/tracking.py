@@ -7,7 +7,7 @@ through short misses; the track id lives only in memory.
 
 from __future__ import annotations
 
-import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ from norfair import Detection, Tracker
 from kiosk.config import BodySettings, CameraSettings, TrackingSettings
 from kiosk.geometry import (
     CameraModel, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
-    locate_person, point_in_polygon, wrap_angle,
+    locate_person, point_in_polygon, refine_with_height, wrap_angle,
 )
 from kiosk.observation import Observation
 from kiosk.service.frame import SceneFrame, TrackedPerson, ZoneName
@@ -58,7 +58,8 @@ def camera_from_settings(settings: CameraSettings) -> CameraModel:
     K = intrinsics_from_hfov(settings.width_px, settings.height_px, settings.hfov_deg)
     img = np.array([p.image_px for p in settings.floor_points], float)
     flo = np.array([p.floor_m for p in settings.floor_points], float)
-    return camera_from_floor_points(img, flo, K, settings.width_px, settings.height_px)
+    camera = camera_from_floor_points(img, flo, K, settings.width_px, settings.height_px)
+    return refine_with_height(camera, img, flo, settings.height_m)
 
 
 class FloorTracker:
@@ -84,7 +85,7 @@ class FloorTracker:
             hit_counter_max=memory,
             initialization_delay=min(tracking.init_frames, memory - 1),
         )
-        self._headings: dict[int, tuple[float, float | None, float | None]] = {}  # id -> (t, head, body)
+        self._headings: dict[int, deque[tuple[float, float | None, float | None]]] = {}  # id -> recent (t, head, body)
         self._last_t: float | None = None
 
     def update(self, t: float, observations: list[Observation]) -> SceneFrame:
@@ -134,17 +135,19 @@ class FloorTracker:
         return fix.position_m, head, body
 
     def _smooth(self, tid: int, t: float, head: float | None, body: float | None) -> tuple[float | None, float | None]:
-        tau = self._ts.heading_smoothing_s
-        prev = self._headings.get(tid)
-        if tau > 0 and prev is not None:
-            alpha = 1.0 - math.exp(-(t - prev[0]) / tau)
-            head = _blend(prev[1], head, alpha)
-            body = _blend(prev[2], body, alpha)
-        self._headings[tid] = (t, head, body)
-        return head, body
+        window = self._ts.heading_window_s
+        if window <= 0:
+            return head, body
+        hist = self._headings.setdefault(tid, deque())
+        hist.append((t, head, body))
+        while hist and hist[0][0] < t - window:
+            hist.popleft()
+        return _circular_median([h for _, h, _ in hist], head), _circular_median([b for _, _, b in hist], body)
 
 
-def _blend(old: float | None, new: float | None, alpha: float) -> float | None:
-    if old is None or new is None:
-        return new
-    return wrap_angle(old + alpha * wrap_angle(new - old))
+def _circular_median(angles: list[float | None], latest: float | None) -> float | None:
+    """Median of angles around the latest one (no wrap-around jumps); None when this frame has none."""
+    if latest is None:
+        return None
+    offsets = [wrap_angle(a - latest) for a in angles if a is not None]
+    return wrap_angle(latest + float(np.median(offsets)))
