@@ -1,0 +1,64 @@
+"""Settings: defaults as DESIGN §4 says, the environment over the file, and errors that name key, value and limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_design_thresholds(monkeypatch):
+    s = load_settings()
+    assert (s.service.arrival_debounce_s, s.service.engage_distance_m, s.service.engage_angle_deg,
+            s.service.engage_hold_s, s.service.mutual_facing_angle_deg, s.service.service_exit_grace_s) == (
+        1.0, 2.0, 30.0, 1.0, 20.0, 2.0)
+    assert (s.service.intimate_below_m, s.service.personal_below_m, s.service.social_below_m) == (0.75, 1.2, 3.6)
+    assert s.privacy.min_group_size == 5 and s.privacy.retention_days == 30
+
+
+def test_file_values_are_read(tmp_path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text("[service]\nengage_distance_m = 1.5\n")
+    assert load_settings(f).service.engage_distance_m == 1.5
+
+
+def test_environment_overrides_the_file(tmp_path, monkeypatch):
+    f = tmp_path / "kiosk.toml"
+    f.write_text("[service]\nengage_distance_m = 1.5\n")
+    monkeypatch.setenv("KIOSK_SERVICE__ENGAGE_DISTANCE_M", "1.8")
+    assert load_settings(f).service.engage_distance_m == 1.8
+
+
+@pytest.mark.parametrize("case, text, fragments", [
+    ("negative distance", "[service]\nengage_distance_m = -1\n", ["service.engage_distance_m", "-1", "greater than 0"]),
+    ("angle too wide", "[service]\nengage_angle_deg = 200\n", ["service.engage_angle_deg", "200", "less than or equal to 90"]),
+    ("misspelt key", "[service]\nengage_distanse_m = 1\n", ["service.engage_distanse_m", "unknown setting"]),
+    ("wrong type", "[privacy]\nmin_group_size = \"five\"\n", ["privacy.min_group_size", "'five'", "integer"]),
+    ("bands out of order", "[service]\npersonal_below_m = 0.5\n", ["distance bands must increase"]),
+    ("too few tape marks", "[[camera.floor_points]]\nimage_px = [1, 2]\nfloor_m = [0, 0]\n", ["4 or more"]),
+])
+def test_bad_file_values_name_key_value_and_limit(tmp_path, case, text, fragments):
+    f = tmp_path / "kiosk.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(f)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+
+
+def test_bad_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("KIOSK_SERVICE__ENGAGE_HOLD_S", "soon")
+    with pytest.raises(ConfigError, match=r"KIOSK_SERVICE__ENGAGE_HOLD_S"):
+        load_settings()
+
+
+def test_broken_toml_is_reported_with_the_file_name(tmp_path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text("[service\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(f)
+
+
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
