@@ -128,10 +128,6 @@ class Source(_Strict):
     not_from_seeds: bool = Field(False, strict=True, description="True when the band's numbers are not from the seeds.")
     reference: str | None = Field(None, min_length=1, description="Public source of the numbers.")
 
-    @property
-    def cites_seed(self) -> bool:
-        return self.seed is not None
-
     @model_validator(mode="after")
     def _complete(self) -> "Source":
         missing = [k for k in _CITATION_KEYS if getattr(self, k) is None]
@@ -228,24 +224,12 @@ def load_rubric(path: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] 
 
 def score_interaction(rubric: Rubric, interaction: Interaction) -> dict[str, float]:
     """Score one interaction: criterion id -> 0..1, leaving out criteria whose measure is absent (module docstring)."""
-    scores: dict[str, float] = {}
-    for c in rubric.criteria:
-        if _missed_greeting(c, interaction):
-            scores[c.id] = 0.0
-        elif (value := _value(c.measure, interaction)) is not None:
-            scores[c.id] = c.band.score(value)
-    return scores
+    return {c.id: 0.0 if value is None else c.band.score(value) for c, value in _measured(rubric, interaction)}
 
 
 def within_target(rubric: Rubric, interaction: Interaction) -> dict[str, bool]:
     """For aggregates: criterion id -> whether the measure is inside the full-score band; same omissions as scoring."""
-    hits: dict[str, bool] = {}
-    for c in rubric.criteria:
-        if _missed_greeting(c, interaction):
-            hits[c.id] = False
-        elif (value := _value(c.measure, interaction)) is not None:
-            hits[c.id] = c.band.contains(value)
-    return hits
+    return {c.id: value is not None and c.band.contains(value) for c, value in _measured(rubric, interaction)}
 
 
 def overall_score(rubric: Rubric, scores: dict[str, float]) -> float | None:
@@ -264,13 +248,15 @@ def overall_score(rubric: Rubric, scores: dict[str, float]) -> float | None:
     return sum(weights[k] * v for k, v in scores.items()) / sum(weights[k] for k in scores)
 
 
-def _missed_greeting(criterion: Criterion, interaction: Interaction) -> bool:
-    return criterion.measure == "greeting_s" and not interaction.greeted
-
-
-def _value(measure: str, interaction: Interaction) -> float | None:
-    value = getattr(interaction, measure)
-    return None if value is None else float(value)  # greeted: True -> 1.0
+def _measured(rubric: Rubric, interaction: Interaction) -> list[tuple[Criterion, float | None]]:
+    """The criteria this interaction is scored on, with their value; ``None`` marks a missed greeting (a real 0)."""
+    out: list[tuple[Criterion, float | None]] = []
+    for c in rubric.criteria:
+        if c.measure == "greeting_s" and not interaction.greeted:
+            out.append((c, None))
+        elif (value := getattr(interaction, c.measure)) is not None:
+            out.append((c, float(value)))  # greeted: True -> 1.0
+    return out
 
 
 def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
@@ -316,12 +302,13 @@ def _seed_problems(rubric: Rubric, seeds_dir: Path, path: Path) -> list[str]:
     problems = []
     for c in rubric.criteria:
         s = c.source
-        if not s.cites_seed:
+        if s.seed is None:
             continue
         where = f"{path}: criterion {c.id!r}: source"
         files = sorted(seeds_dir.glob(f"{s.seed}_*.txt"))
         if len(files) != 1:
-            problems.append(f"{where}.seed = {s.seed!r}: {len(files)} seed files {s.seed}_*.txt in {seeds_dir}; "
+            found = "no seed file" if not files else f"{len(files)} seed files match"
+            problems.append(f"{where}.seed = {s.seed!r}: {found} {s.seed}_*.txt in {seeds_dir}; "
                             f"allowed: one of {', '.join(available) or '(none)'}")
             continue
         # cat -n numbering: split on "\n" only (str.splitlines also splits on U+2028 and others).
