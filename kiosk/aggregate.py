@@ -30,13 +30,14 @@ Example body of ``POST /api/v1/aggregates``::
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import UTC
 from typing import Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-RATING_VALUES: tuple[str, ...] = ("1", "2", "3", "4")
+RatingValue = Literal["1", "2", "3", "4"]
+RATING_VALUES: tuple[RatingValue, ...] = ("1", "2", "3", "4")
 MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
 MIN_ROW_INTERACTIONS = 2  # the smallest k PrivacySettings allows; a row of one is never valid under any k
 CRITERION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # short rubric ids only: no room for free text
@@ -55,12 +56,12 @@ class MeasureStats(_Wire):
     """
 
     n: int = Field(ge=0, description="Interactions with a value for this measure.")
-    p50: float | None = Field(None, ge=0, description="Median (linear interpolation); null when n < k.")
-    p90: float | None = Field(None, ge=0, description="90th percentile (linear interpolation); null when n < k.")
-    mean: float | None = Field(None, ge=0, description="Arithmetic mean; null when n < k.")
+    p50: float | None = Field(default=None, ge=0, description="Median (linear interpolation); null when n < k.")
+    p90: float | None = Field(default=None, ge=0, description="90th percentile (linear); null when n < k.")
+    mean: float | None = Field(default=None, ge=0, description="Arithmetic mean; null when n < k.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "MeasureStats":
+    def _consistent(self) -> MeasureStats:
         values = (self.p50, self.p90, self.mean)
         if any(v is None for v in values) and not all(v is None for v in values):
             raise ValueError("p50, p90 and mean are either all set or all null")
@@ -78,10 +79,10 @@ class CriterionCount(_Wire):
     """
 
     n: int = Field(ge=0, description="Interactions the criterion applied to.")
-    met: int | None = Field(None, ge=0, description="Of those, how many were within target; null when n < k.")
+    met: int | None = Field(default=None, ge=0, description="Of those, how many were within target; null when n < k.")
 
     @model_validator(mode="after")
-    def _met_within_n(self) -> "CriterionCount":
+    def _met_within_n(self) -> CriterionCount:
         if self.met is not None and self.met > self.n:
             raise ValueError(f"met ({self.met}) must not exceed n ({self.n})")
         return self
@@ -100,7 +101,7 @@ class Aggregate(_Wire):
     interactions: int = Field(ge=MIN_ROW_INTERACTIONS, description="Customers in this row (at least k).")
     greeted: int = Field(ge=0)
     abandoned: int = Field(ge=0)
-    ratings: dict[Literal["1", "2", "3", "4"], int] = Field(description="Taps per rating value, all four keys.")
+    ratings: dict[RatingValue, int] = Field(description="Taps per rating value, all four keys.")
     greeting_s: MeasureStats
     wait_s: MeasureStats
     eye_contact_ratio: MeasureStats
@@ -110,11 +111,11 @@ class Aggregate(_Wire):
     @field_validator("period_start")
     @classmethod
     def _utc(cls, v: AwareDatetime) -> AwareDatetime:
-        return v.astimezone(timezone.utc)
+        return v.astimezone(UTC)
 
     @field_validator("ratings")
     @classmethod
-    def _all_rating_values(cls, v: dict[str, int]) -> dict[str, int]:
+    def _all_rating_values(cls, v: dict[RatingValue, int]) -> dict[RatingValue, int]:
         if sorted(v) != list(RATING_VALUES):
             raise ValueError(f"ratings needs exactly the keys 1, 2, 3, 4, got {sorted(v)}")
         if any(c < 0 for c in v.values()):
@@ -130,7 +131,7 @@ class Aggregate(_Wire):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Aggregate":
+    def _consistent(self) -> Aggregate:
         start = self.period_start
         if (start.minute, start.second, start.microsecond) != (0, 0, 0):
             raise ValueError(f"period_start must be on the hour, got {start.isoformat()}")
@@ -165,7 +166,7 @@ class AggregateBatch(_Wire):
     aggregates: list[Aggregate] = Field(min_length=1, max_length=10_000)
 
     @model_validator(mode="after")
-    def _one_device(self) -> "AggregateBatch":
+    def _one_device(self) -> AggregateBatch:
         others = sorted({a.device_id for a in self.aggregates} - {self.device_id})
         if others:
             raise ValueError(f"every aggregate must carry the batch's device_id {self.device_id!r}, got {others}")
