@@ -23,4 +23,6 @@ py=$(command -v python3.11 || command -v python3)
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e '.[dev]'
+# The multi-person pose bundle is assembled from the installed MediaPipe wheel's own models (nothing downloaded).
+"$venv/bin/python" -m kiosk.vision.models build || echo "setup: pose bundle not built; legacy pose (one person per zone) will be used"
 echo "setup: done ($("$venv/bin/python" --version))"

@@ -5,8 +5,13 @@ the pose model's 11 face keypoints: for every candidate (yaw, pitch) the model i
 and aligned to the observed points by a 2D similarity (scale, roll, shift), and the candidate that explains
 the points best wins. Left and right are labelled in the pose topology, so the fit tells "facing image right"
 from "facing image left" and the front from the back, and it needs no camera calibration: a face is small
-enough that orthographic projection holds. MediaPipe still places the far ear and eye in profile (it
-reports them visible too), and those guesses pull the fit towards the profile it believes, which is right.
+enough that orthographic projection holds.
+
+The pose model reports every face point as visible, even the far eye and ear of a head in profile, whose
+places it only guesses (it tends to stack them onto the near side). So once the first fit says which side is
+turned away, that side's points count a quarter and the fit runs again. The guesses still pull a
+three-quarter view towards profile (by up to 25 degrees when they are stacked exactly, in the tests); that,
+more than the head model, limits accuracy on real frames.
 
 Conventions (kiosk.observation.HeadPose): yaw 0 = facing the camera, +90 = nose pointing to image right,
 -90 = to image left, ±180 = back turned; pitch positive = looking up, relative to the camera's line of sight
@@ -46,14 +51,14 @@ HEAD_MODEL_CM = np.array(
 
 _MAX_ROLL_DEG = 50.0  # heads tilt sideways, but a fit that turns the face upside down is a mirror artefact
 _PITCH_LIMIT_DEG = 60.0
-_ROLL_PRICE = 0.01
+_ROLL_PRICE = 0.01  # cost of a 30-degree roll, in shares of the face's spread left unexplained
 _FAR_SIDE_FROM_DEG = 30.0  # beyond this turn the far side of the face is partly hidden
-_FAR_SIDE_WEIGHT = 0.1
+_FAR_SIDE_WEIGHT = 0.25
 _LEFT_SIDE = np.array([False, True, True, True, False, False, False, True, False, True, False])
 _RIGHT_SIDE = np.array([False, False, False, False, True, True, True, False, True, False, True])
 _MIN_FACE_POINTS = 5  # below this the fit has more freedom than data
 _MIN_SHOULDER_SPAN_M = 0.05  # a shoulder line shorter than this in the floor plane has no direction
-_NOSE_FRONT_MARGIN_M = 0.02
+_NOSE_FRONT_MARGIN_M = 0.02  # the nose must sit this far behind the shoulder line to overrule the labels
 
 
 def _grid(yaws_deg: np.ndarray, pitches_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +116,8 @@ def _best(residual: np.ndarray, roll: np.ndarray) -> int:
 
 
 def _search(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tuple[float, float, float]:
-    """Best (yaw, pitch) in degrees and its residual: a 5-degree grid, then 1 degree around the winner."""
+    """Best (yaw, pitch) in degrees and its cost (inf when no candidate fits): a 5-degree grid, then 1 degree
+    around the winner."""
     residual, roll = _fit(_COARSE_POINTS[:, seen], observed, weights)
     i = _best(residual, roll)
     yaw0, pitch0 = math.degrees(_COARSE_YAW[i]), math.degrees(_COARSE_PITCH[i])
@@ -120,8 +126,8 @@ def _search(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tupl
     residual_f, roll_f = _fit(points_f[:, seen], observed, weights)
     j = _best(residual_f, roll_f)
     if _cost(residual_f, roll_f)[j] <= _cost(residual, roll)[i]:
-        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(residual_f[j])
-    return yaw0, pitch0, float(_cost(residual, roll)[i] if np.isfinite(_cost(residual, roll)[i]) else np.inf)
+        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(_cost(residual_f, roll_f)[j])
+    return yaw0, pitch0, float(_cost(residual, roll)[i])
 
 
 def _wrap_deg(angle: float) -> float:
