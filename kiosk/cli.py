@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -71,7 +72,65 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Measure a video file with the calibrated camera: the JSON of DESIGN §5, with progress on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from kiosk.pipeline import analyze_video
+    from kiosk.vision.source import SourceError
+
+    settings = _settings(args)
+    columns = (TextColumn("analyzing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, transient=True, disable=args.quiet) as bar:
+            task = bar.add_task("frames", total=None)
+            doc = analyze_video(args.video, settings, lambda n, total: bar.update(task, completed=n, total=total),
+                                max_frames=args.max_frames)
+    except SourceError as exc:
+        print(f"kiosk analyze: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"{doc['frames']} frames, {len(doc['interactions'])} interactions -> {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Check a calibration (tape marks, zones, camera height) and write it into the settings file."""
+    from kiosk.calibration import apply_calibration, check_calibration, load_calibration
+
+    camera = load_calibration(args.source)
+    report = check_calibration(camera)
+    print(report.text())
+    if not report.ok:
+        return EXIT_BAD_INPUT
+    if args.out:
+        apply_calibration(args.out, camera)
+        print(f"calibration written to {args.out} [camera]")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Aggregate closed days and send the outbox to the central server once."""
+    from kiosk.sync import SyncError, run_sync
+
+    settings = _settings(args)
+    try:
+        report = run_sync(settings)
+    except SyncError as exc:
+        print(f"kiosk sync: {exc}", file=sys.stderr)
+        return 4
+    print(report.summary())
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "analyze": (cmd_analyze, "measure a video file (VIDEO) with the calibrated camera"),
+    "calibrate": (cmd_calibrate, "check a calibration TOML and store it in the settings file"),
+    "sync": (cmd_sync, "aggregate closed days and send them to the central server"),
     "simulate": (cmd_simulate, "simulate a scripted scene (SCENE.toml) and measure it"),
     "demo": (cmd_demo, "measure and score every shipped scene"),
 }
@@ -87,10 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "simulate":
             sp.add_argument("scene", type=Path)
             sp.add_argument("--out", type=Path, default=None, help="write the JSON here instead of stdout")
+        elif name == "analyze":
+            sp.add_argument("video", type=Path)
+            sp.add_argument("--out", type=Path, default=None, help="write the JSON here instead of stdout")
+            sp.add_argument("--quiet", action="store_true", help="no progress bar")
+            sp.add_argument("--max-frames", type=int, default=None, help="stop after this many analysed frames")
+        elif name == "calibrate":
+            sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
+            sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    # MediaPipe's C++ logging (GPU probes, delegate notes) would bury the progress bar; warnings still show.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     func = COMMANDS[args.command][0]

@@ -99,6 +99,18 @@ class TrackingSettings(_Section):
     heading_window_s: float = Field(0.35, ge=0, le=5, description="Per-track running median of headings over this window (0 = off): head-yaw noise is per frame, a turn survives a median with half the window's lag.")
 
 
+class VisionSettings(_Section):
+    """How frames become observations (kiosk/vision)."""
+
+    backend: Literal["auto", "tasks", "legacy"] = Field("auto", description="auto: the multi-person Tasks bundle when built, else legacy Pose.")
+    max_fps: float = Field(10.0, gt=0, le=60, description="Frames analysed per second of video; the rest are skipped undecoded.")
+    full_frame: bool = Field(True, description="Also search the whole frame, not only the zone crops.")
+    zone_crops: bool = Field(True, description="Search each zone's image region separately (keeps close people apart).")
+    max_poses_per_region: int = Field(3, ge=1, le=10)
+    min_detection_confidence: float = Field(0.5, ge=0, le=1)
+    person_height_m: float = Field(2.0, gt=1, le=3, description="How far above a zone's floor its crop reaches.")
+
+
 class PrivacySettings(_Section):
     min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
@@ -106,6 +118,7 @@ class PrivacySettings(_Section):
 
 class StoreSettings(_Section):
     data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
+    max_db_mb: float = Field(512.0, gt=1, le=100000, description="Cap on the database size, so it can never fill the SD card.")
     store_id: str = Field("demo-store", min_length=1, max_length=64)
     device_id: str = Field("demo-device", min_length=1, max_length=64)
     rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
@@ -120,6 +133,8 @@ class SyncSettings(_Section):
     backoff_s: float = Field(1.0, ge=0, le=600, description="Base of the exponential backoff between retries.")
     interval_s: float = Field(300.0, gt=0, le=86400, description="Background sync period.")
     batch_size: int = Field(200, ge=1, le=10000, description="Aggregates per POST.")
+    close_grace_s: float = Field(3600.0, ge=0, le=86400, description="A UTC day is aggregated and queued this long after its midnight.")
+    retry_after_cap_s: float = Field(60.0, ge=0, le=3600, description="Longest Retry-After the client will honour.")
 
 
 class Settings(BaseSettings):
@@ -133,6 +148,7 @@ class Settings(BaseSettings):
     body: BodySettings = BodySettings()
     camera: CameraSettings = CameraSettings()
     tracking: TrackingSettings = TrackingSettings()
+    vision: VisionSettings = VisionSettings()
     privacy: PrivacySettings = PrivacySettings()
     store: StoreSettings = StoreSettings()
     sync: SyncSettings = SyncSettings()

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 ENDPOINT = "/api/v1/aggregates"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-CLOSE_GRACE = timedelta(hours=1)  # a day is aggregated this long after its UTC midnight, so stragglers make it
 RETRY_AFTER_CAP_S = 60.0  # a server asking for a longer pause gets it from the next round, not a blocked thread
 
 
@@ -146,8 +145,11 @@ def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_
     return session
 
 
-def fill_outbox(store: Store, settings: Settings, now: datetime, *, grace: timedelta = CLOSE_GRACE) -> CloseReport:
-    """Close every UTC day that ended at least ``grace`` before ``now`` into outbox batches (``kiosk.privacy``)."""
+def fill_outbox(store: Store, settings: Settings, now: datetime, *, grace: timedelta | None = None) -> CloseReport:
+    """Close every UTC day that ended at least ``grace`` (default ``sync.close_grace_s``) before ``now`` into outbox
+    batches (``kiosk.privacy``)."""
+    if grace is None:
+        grace = timedelta(seconds=settings.sync.close_grace_s)
     build = partial(aggregate, store_id=settings.store.store_id, device_id=settings.store.device_id,
                     k=settings.privacy.min_group_size)
     report = store.close_days(until=now - grace, build=build, device_id=settings.store.device_id,
@@ -170,7 +172,7 @@ def sync_once(
     """
     sync, clock = settings.sync, clock or _utc_now
     own_session = session is None
-    session = session or build_session(sync)
+    session = session or build_session(sync, retry_after_cap_s=sync.retry_after_cap_s)
     url = sync.server_url.rstrip("/") + ENDPOINT
     sent = failed = aggregates = size = 0
 
@@ -203,7 +205,7 @@ def sync_once(
 def run_sync(settings: Settings, *, now: datetime | None = None) -> SyncReport:
     """What ``kiosk sync`` does: open the store in ``store.data_dir``, close finished days, send, close."""
     now = now or _utc_now()
-    with Store.in_data_dir(settings.store.data_dir) as store:
+    with Store.in_data_dir(settings.store.data_dir, max_size_bytes=int(settings.store.max_db_mb * 1e6)) as store:
         fill_outbox(store, settings, now)
         return sync_once(store, settings)
 

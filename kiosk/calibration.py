@@ -1,0 +1,108 @@
+"""Checking and storing the installer's calibration: tape marks, zones and the camera height.
+
+A calibration is the ``[camera]`` table of the settings (see ``CameraSettings``). ``check_calibration`` says,
+in words a technician can act on, whether it gives a usable camera: the tape marks must agree with one camera
+pose, that pose must hang where the tape measure says, and every zone must lie in the picture.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+from pydantic import ValidationError
+
+from kiosk.config import CameraSettings, ConfigError
+from kiosk.geometry import camera_from_floor_points, intrinsics_from_hfov
+from kiosk.tracking import camera_from_settings
+
+MAX_REPROJECTION_PX = 4.0  # clicks are good to a pixel or two; more means a mark was mistyped or misplaced
+MAX_HEIGHT_GAP_M = 0.25
+
+
+@dataclass
+class CalibrationReport:
+    ok: bool = True
+    lines: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.ok = False
+        self.lines.append(f"FAIL  {message}")
+
+    def good(self, message: str) -> None:
+        self.lines.append(f"ok    {message}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines + ["calibration " + ("usable" if self.ok else "NOT usable: fix the lines marked FAIL")])
+
+
+def load_calibration(path: Path) -> CameraSettings:
+    """Read the ``[camera]`` table of a TOML file. Raises ConfigError naming the key and the problem."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"calibration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"calibration file {path} is not valid TOML: {exc}") from None
+    if "camera" not in data:
+        raise ConfigError(f"calibration file {path} has no [camera] table")
+    try:
+        return CameraSettings.model_validate(data["camera"])
+    except ValidationError as exc:
+        lines = [f"camera.{'.'.join(map(str, e['loc']))} = {e.get('input')!r}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"calibration file {path} is invalid:\n  " + "\n  ".join(lines)) from None
+
+
+def check_calibration(camera: CameraSettings) -> CalibrationReport:
+    report = CalibrationReport()
+    if len(camera.floor_points) < 4:
+        report.fail(f"{len(camera.floor_points)} tape marks; mark at least 4 floor points spread over the counter area")
+        return report
+    try:
+        model = camera_from_settings(camera)
+    except ValueError as exc:
+        report.fail(str(exc))
+        return report
+    img = np.array([p.image_px for p in camera.floor_points], float)
+    flo = np.c_[np.array([p.floor_m for p in camera.floor_points], float), np.zeros(len(img))]
+    uv, _ = model.project(flo)
+    err = np.linalg.norm(uv - img, axis=1)
+    worst = int(np.argmax(err))
+    if err[worst] > MAX_REPROJECTION_PX:
+        report.fail(f"tape mark #{worst + 1} at {camera.floor_points[worst].floor_m} m is {err[worst]:.1f} px from where "
+                    f"the other marks put it; re-measure it or re-click it")
+    else:
+        report.good(f"tape marks agree within {err.max():.1f} px")
+    # The height the marks alone give (before the tape-measured height refines the pose).
+    K = intrinsics_from_hfov(camera.width_px, camera.height_px, camera.hfov_deg)
+    height = float(camera_from_floor_points(img, flo[:, :2], K, camera.width_px, camera.height_px).center_m[2])
+    if abs(height - camera.height_m) > MAX_HEIGHT_GAP_M:
+        report.fail(f"the marks put the camera {height:.2f} m high but height_m says {camera.height_m:.2f} m; "
+                    "re-measure the camera height or the marks")
+    else:
+        report.good(f"camera {height:.2f} m above the floor (tape: {camera.height_m:.2f} m)")
+    names = {z.name for z in camera.zones}
+    for needed in ("staff", "service"):
+        if needed not in names:
+            report.fail(f"no '{needed}' zone; draw it around where {'staff stand' if needed == 'staff' else 'the served customer stands'}")
+    for z in camera.zones:
+        pts = np.asarray(z.polygon_px)
+        outside = (pts[:, 0] < 0) | (pts[:, 0] > camera.width_px) | (pts[:, 1] < 0) | (pts[:, 1] > camera.height_px)
+        if outside.any():
+            report.fail(f"zone '{z.name}' has {int(outside.sum())} corner(s) outside the {camera.width_px}x{camera.height_px} picture")
+    if report.ok:
+        report.good(f"zones: {', '.join(sorted(names))}")
+    return report
+
+
+def apply_calibration(settings_path: Path, camera: CameraSettings) -> None:
+    """Write ``camera`` as the ``[camera]`` table of the settings file, keeping its other tables."""
+    path = Path(settings_path)
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data["camera"] = camera.model_dump(mode="json")
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)  # the old file stays whole until the new one is complete
