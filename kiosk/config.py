@@ -93,7 +93,8 @@ class CameraSettings(_Section):
 class TrackingSettings(_Section):
     """Floor-plane tracking (norfair)."""
 
-    match_distance_m: float = Field(0.8, gt=0, le=5, description="A detection this close to a track's predicted floor position continues it.")
+    match_distance_m: float = Field(0.5, gt=0, le=5, description="A detection this close to a track's prediction (across the view; range divided by depth_uncertainty_ratio) continues it.")
+    depth_uncertainty_ratio: float = Field(3.0, ge=1, le=20, description="How much less a single camera knows a person's range than their direction.")
     memory_s: float = Field(1.0, ge=0, le=30, description="A track unseen this long is dropped.")
     init_frames: int = Field(2, ge=0, le=30, description="Detections needed before a new track is reported.")
     heading_window_s: float = Field(0.35, ge=0, le=5, description="Per-track running median of headings over this window (0 = off): head-yaw noise is per frame, a turn survives a median with half the window's lag.")

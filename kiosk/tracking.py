@@ -7,6 +7,7 @@ through short misses; the track id lives only in memory.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -94,7 +95,7 @@ class FloorTracker:
         for obs in observations:
             placed = self._place(obs)
             if placed is not None:
-                detections.append(Detection(points=np.array([placed[0]]), data=(obs, *placed)))
+                detections.append(Detection(points=np.array([self._to_track_space(placed[0])]), data=(obs, *placed)))
         tracked = self._tracker.update(detections=detections, period=period)
         people = []
         for obj in tracked:
@@ -103,7 +104,7 @@ class FloorTracker:
                 continue  # the track is coasting on its memory; report only what this frame saw
             obs, _, head, body = det.data
             # The filtered estimate: single-frame placements jitter along the camera ray.
-            pos = (float(obj.estimate[0][0]), float(obj.estimate[0][1]))
+            pos = self._from_track_space(obj.estimate[0])
             head, body = self._smooth(obj.id, t, head, body)
             zone = self._zones.zone_of(pos)
             people.append(TrackedPerson(track_id=int(obj.id), role="staff" if zone == "staff" else "customer",
@@ -111,6 +112,24 @@ class FloorTracker:
         live = {p.track_id for p in people} | {int(o.id) for o in tracked}
         self._headings = {k: v for k, v in self._headings.items() if k in live}
         return SceneFrame(t=t, people=tuple(people))
+
+    def _to_track_space(self, floor_xy: tuple[float, float]) -> tuple[float, float]:
+        """Floor position -> (arc across the view, range / depth ratio), both metres.
+
+        One camera fixes the direction to a person to a few centimetres but their range only to decimetres
+        (it rests on body proportions); shrinking the range axis makes matching and filtering weigh both
+        directions by what they are worth, so two people one behind the other do not swap tracks.
+        """
+        c = self._camera.center_m
+        dx, dy = floor_xy[0] - c[0], floor_xy[1] - c[1]
+        r = math.hypot(dx, dy)
+        return math.atan2(dy, dx) * r, r / self._ts.depth_uncertainty_ratio
+
+    def _from_track_space(self, point: np.ndarray) -> tuple[float, float]:
+        c = self._camera.center_m
+        r = float(point[1]) * self._ts.depth_uncertainty_ratio
+        theta = float(point[0]) / max(r, 1e-6)
+        return c[0] + r * math.cos(theta), c[1] + r * math.sin(theta)
 
     def _place(self, obs: Observation) -> tuple[tuple[float, float], float | None, float | None] | None:
         """Floor position and head/body headings of one observation, or None when it cannot be placed.

@@ -39,6 +39,23 @@ class _Window:
     last_support: float
 
 
+@dataclass(frozen=True)
+class _View:
+    """One frame of a customer as seen from each located staff member: (staff id, mutual facing, distance)."""
+
+    t: float
+    by_staff: tuple[tuple[int, bool | None, float], ...]
+
+    def sample(self, server_id: int | None) -> Sample:
+        """The frame's sample about the serving staff member, or the nearest one when they are not in view."""
+        if not self.by_staff:
+            return Sample(self.t, None, None)
+        chosen = next((v for v in self.by_staff if v[0] == server_id), None)
+        if chosen is None:
+            chosen = min(self.by_staff, key=lambda v: v[2])
+        return Sample(self.t, chosen[1], chosen[2])
+
+
 @dataclass
 class _Episode:
     track_id: int
@@ -51,8 +68,9 @@ class _Episode:
     last_in_service_at: float | None = None
     greeted_at: float | None = None
     service_started_at: float | None = None
+    server_id: int | None = None  # the staff track that greeted them: the one eye contact and distance are about
     windows: dict[int, _Window] = field(default_factory=dict)
-    samples: list[Sample] = field(default_factory=list)
+    views: list[_View] = field(default_factory=list)
 
 
 class EpisodeTracker:
@@ -135,7 +153,7 @@ class EpisodeTracker:
         if (ep.arrived and ep.service_started_at is None and ep.greeted_at is not None
                 and c.zone == "service" and ep.service_since is not None):
             ep.service_started_at = max(ep.greeted_at, ep.service_since)
-        ep.samples.append(self._sample(t, c, staff))
+        ep.views.append(self._view(t, c, staff))
 
     def _update_engagement(self, t: float, ep: _Episode, c: TrackedPerson, staff: list[TrackedPerson],
                            located: list[TrackedPerson]) -> None:
@@ -157,6 +175,7 @@ class EpisodeTracker:
             w.last_support = t
             if w.last_support - w.start >= s.engage_hold_s:
                 ep.greeted_at = max(w.start, ep.entered_at)
+                ep.server_id = st.track_id
                 ep.windows.clear()
                 return
 
@@ -173,20 +192,20 @@ class EpisodeTracker:
                     best, best_d = p.track_id, d
         return best
 
-    def _sample(self, t: float, c: TrackedPerson, staff: list[TrackedPerson]) -> Sample:
+    def _view(self, t: float, c: TrackedPerson, staff: list[TrackedPerson]) -> _View:
         if c.position_m is None:
-            return Sample(t, None, None)
-        near = [st for st in staff if st.position_m is not None]
-        if not near:
-            return Sample(t, None, None)
-        st = min(near, key=lambda p: distance(p.position_m, c.position_m))  # type: ignore[arg-type]
-        assert st.position_m is not None
-        mutual: bool | None = None
-        if st.head_heading_rad is not None and c.head_heading_rad is not None:
-            tol = self._s.mutual_facing_angle_deg
-            mutual = (faces(st.position_m, st.head_heading_rad, c.position_m, tol)
-                      and faces(c.position_m, c.head_heading_rad, st.position_m, tol))
-        return Sample(t, mutual, distance(st.position_m, c.position_m))
+            return _View(t, ())
+        tol = self._s.mutual_facing_angle_deg
+        out = []
+        for st in staff:
+            if st.position_m is None:
+                continue
+            mutual: bool | None = None
+            if st.head_heading_rad is not None and c.head_heading_rad is not None:
+                mutual = (faces(st.position_m, st.head_heading_rad, c.position_m, tol)
+                          and faces(c.position_m, c.head_heading_rad, st.position_m, tol))
+            out.append((st.track_id, mutual, distance(st.position_m, c.position_m)))
+        return _View(t, tuple(out))
 
     def _relink(self, t: float, c: TrackedPerson) -> _Episode | None:
         """An open episode whose track vanished nearby, within the exit grace, continues under the new track."""
@@ -221,8 +240,9 @@ class EpisodeTracker:
     def _close(self, ep: _Episode, left_at: float | None, abandoned: bool) -> Interaction:
         ratio, d_med, d_min = None, None, None
         if ep.service_started_at is not None:
-            ratio = eye_contact_ratio(ep.samples, ep.service_started_at, left_at)
-            d_med, d_min = distance_stats(ep.samples, ep.service_started_at, left_at)
+            samples = [v.sample(ep.server_id) for v in ep.views]
+            ratio = eye_contact_ratio(samples, ep.service_started_at, left_at)
+            d_med, d_min = distance_stats(samples, ep.service_started_at, left_at)
         greeted_at = ep.greeted_at if ep.greeted_at is None or left_at is None or ep.greeted_at <= left_at else None
         return Interaction(
             arrived_at=ep.entered_at,
