@@ -284,3 +284,17 @@ def test_thresholds_come_from_settings():
     assert x.greeted_at == pytest.approx(5.0)  # still the window's start
     [y] = run(frames(30, served_scene), ServiceSettings(engage_distance_m=1.0))
     assert not y.greeted
+
+
+def test_eye_contact_and_distance_follow_the_staff_member_who_served():
+    # Staff 2 greets and serves from 1.2 m; staff 1 stands nearer the customer but faces a shelf all along.
+    def scene(t):
+        people = [staff(1, at=(0.9, 1.2), heading=AWAY),
+                  staff(2, at=(0.0, 0.4), heading=TOWARD_CUSTOMERS if t >= 4 else AWAY)]
+        if 2 <= t < 15:
+            people.append(customer(10, "service", SERVICE_AT))
+        return people
+
+    [x] = run(frames(20, scene))
+    assert x.eye_contact_ratio == pytest.approx(1.0)
+    assert x.distance_m_median == pytest.approx(1.2)
