@@ -136,6 +136,11 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 }
 
 
+from kiosk.device_cli import DEVICE_COMMANDS, add_arguments as add_device_arguments  # noqa: E402
+
+COMMANDS.update(DEVICE_COMMANDS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Service-quality terminal for shops and branches.")
     p.add_argument("--config", type=Path, default=None, help="settings TOML (KIOSK_* variables override it)")
@@ -154,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         elif name == "calibrate":
             sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
+        add_device_arguments(name, sp)
     return p
 
 

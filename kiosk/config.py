@@ -15,6 +15,8 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kiosk.device_settings import DeviceSettings
+
 ENV_PREFIX = "KIOSK_"
 
 
@@ -128,7 +130,7 @@ class StoreSettings(_Section):
 class SyncSettings(_Section):
     server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
-    ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; the system store when unset.")
+    ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
     timeout_s: float = Field(10.0, gt=0, le=300)
     max_retries: int = Field(5, ge=0, le=50)
     backoff_s: float = Field(1.0, ge=0, le=600, description="Base of the exponential backoff between retries.")
@@ -153,6 +155,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     store: StoreSettings = StoreSettings()
     sync: SyncSettings = SyncSettings()
+    device: DeviceSettings = DeviceSettings()
 
     @classmethod
     def settings_customise_sources(

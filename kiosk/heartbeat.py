@@ -1,0 +1,240 @@
+"""The terminal's heartbeat: a small POST that says "this device is alive", with a few numbers about its health.
+
+``send_heartbeat`` POSTs ``{"device_id", "sent_at", "version", "outbox_pending", "last_sync_at", "pipeline_fps"}``
+to ``{sync.server_url}/api/v1/heartbeat`` with the device token. The body holds the device's own id and numbers
+about the machine, nothing about people: no interaction, count of customers, frame or image.
+
+The central server records the time it *received* a heartbeat, on its own clock, as the device's last-seen time:
+a terminal's clock may be wrong (no RTC, offline since boot), and ``sent_at`` beside the server's time shows by
+how much. :func:`device_status` is the pure rule the server applies to call a device never seen, ok or stale.
+
+A heartbeat is not retried: the next one follows within ``device.heartbeat_interval_s``, and a retried beat
+would only arrive late.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import requests
+import requests.auth
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from kiosk import __version__
+from kiosk.config import Settings, SyncSettings
+from kiosk.store_file import DB_FILENAME, parse_opt
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "/api/v1/heartbeat"
+DeviceState = Literal["never", "ok", "stale"]
+
+
+class HeartbeatError(Exception):
+    """The heartbeat was not delivered; the message says what to check."""
+
+
+class HeartbeatPayload(BaseModel):
+    """The heartbeat body. The central server validates requests with this same model (extra fields refused),
+    so nothing beyond these numbers can be sent or accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=64, description="The terminal's store.device_id.")
+    sent_at: AwareDatetime = Field(description="The terminal's clock when it sent the beat (compare with the server's).")
+    version: str = Field(min_length=1, max_length=32, description="The terminal software's version.")
+    outbox_pending: int | None = Field(
+        None, ge=0, le=10_000_000, description="Sync batches waiting to be sent; null when the database could not be read.")
+    last_sync_at: AwareDatetime | None = Field(None, description="When the server last acknowledged a batch; null if never.")
+    pipeline_fps: float | None = Field(
+        None, ge=0, le=240, description="Frames analysed per second by the running app; null when not known to the sender.")
+
+
+@dataclass(frozen=True)
+class TerminalStatus:
+    """What the heartbeat reports about the terminal. ``pipeline_fps`` is known only inside the running app."""
+
+    outbox_pending: int | None = None
+    last_sync_at: datetime | None = None
+    pipeline_fps: float | None = None
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    """A delivered heartbeat: the HTTP status, what was sent, and the server's receive time when it said so."""
+
+    status_code: int
+    payload: HeartbeatPayload
+    server_time: datetime | None = None
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """Terminal clock minus server clock (s), including the request's travel time; None if unknown."""
+        if self.server_time is None:
+            return None
+        return (self.payload.sent_at - self.server_time).total_seconds()
+
+
+def device_status(last_seen: datetime | None, now: datetime, stale_after: timedelta) -> DeviceState:
+    """Classify a device by the time the server last heard from it.
+
+    Args:
+        last_seen: the server's receive time of the device's last heartbeat (aware), or None if never.
+        now: the server's current time (aware).
+        stale_after: silence longer than this makes a device stale; exactly this long is still ok.
+
+    Returns:
+        "never" (no heartbeat yet), "ok" or "stale". A ``last_seen`` in the future (clock steps) counts as ok.
+
+    Example:
+        >>> device_status(None, now, timedelta(minutes=15))
+        'never'
+    """
+    if stale_after <= timedelta(0):
+        raise ValueError(f"stale_after must be a positive duration, got {stale_after!r}")
+    for name, value in (("now", now), ("last_seen", last_seen)):
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
+    if last_seen is None:
+        return "never"
+    return "stale" if now - last_seen > stale_after else "ok"
+
+
+def read_outbox_status(data_dir: Path) -> TerminalStatus:
+    """Pending batches and the last acknowledged sync, read from ``data_dir``'s database without changing it.
+
+    The heartbeat runs beside the app, which owns the database: this opens it read-only (no migration, no
+    integrity scan, nothing moved aside), and a database not created yet reads as an empty outbox.
+
+    Raises:
+        sqlite3.Error: the file exists but cannot be read.
+    """
+    path = Path(data_dir) / DB_FILENAME
+    if not path.is_file():
+        return TerminalStatus(outbox_pending=0)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    try:
+        has_outbox = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+        if not has_outbox:
+            return TerminalStatus(outbox_pending=0)
+        pending, last = conn.execute(
+            "SELECT COALESCE(SUM(sent_at_utc IS NULL AND failed_at_utc IS NULL), 0), MAX(sent_at_utc) FROM outbox"
+        ).fetchone()
+    finally:
+        conn.close()
+    return TerminalStatus(outbox_pending=int(pending), last_sync_at=parse_opt(last))
+
+
+def build_payload(settings: Settings, status: TerminalStatus, sent_at: datetime) -> HeartbeatPayload:
+    """The body for ``status`` at ``sent_at`` (aware)."""
+    return HeartbeatPayload(
+        device_id=settings.store.device_id, sent_at=sent_at, version=__version__,
+        outbox_pending=status.outbox_pending, last_sync_at=status.last_sync_at, pipeline_fps=status.pipeline_fps,
+    )
+
+
+def send_heartbeat(
+    settings: Settings,
+    session: requests.Session | None = None,
+    *,
+    status: TerminalStatus | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> HeartbeatResult:
+    """POST one heartbeat to the central server.
+
+    Args:
+        settings: ``store.device_id``, ``store.data_dir`` and the ``sync`` section (URL, token, CA, timeout).
+        session: a requests Session to use (tests, or the app's own); one is made and closed otherwise.
+        status: the numbers to report; read from the database's outbox when None (``pipeline_fps`` unknown).
+        clock: returns the current aware time; defaults to the system clock in UTC.
+
+    Raises:
+        HeartbeatError: no token, a missing CA bundle, no connection, or a refusal; the message names the fix.
+    """
+    sync = settings.sync
+    _check_sync_settings(sync)
+    if status is None:
+        try:
+            status = read_outbox_status(settings.store.data_dir)
+        except sqlite3.Error as exc:
+            # The beat matters most when something is wrong: send it with the outbox unknown rather than not at all.
+            log.warning("heartbeat: cannot read the outbox in %s: %s", settings.store.data_dir, exc)
+            status = TerminalStatus()
+    payload = build_payload(settings, status, (clock or _utc_now)())
+    url = sync.server_url.rstrip("/") + ENDPOINT
+    own = session is None
+    session = session or requests.Session()
+    try:
+        response = session.post(
+            url, data=payload.model_dump_json(), timeout=(sync.timeout_s, sync.timeout_s),
+            # Per request, so a caller's session cannot drop the token; a bundle given in the settings wins.
+            auth=_Bearer(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
+            headers={"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"},
+        )
+    except requests.exceptions.SSLError as exc:
+        raise HeartbeatError(
+            f"TLS verification of {url} failed ({exc}); set sync.ca_bundle to the server's CA certificate (PEM) and "
+            "check the terminal's clock (a wrong date invalidates certificates)") from exc
+    except requests.Timeout as exc:
+        raise HeartbeatError(f"{url} did not answer within sync.timeout_s = {sync.timeout_s} s") from exc
+    except requests.RequestException as exc:
+        raise HeartbeatError(
+            f"cannot reach {url} ({exc}); check the network and sync.server_url, and that the central server is running"
+        ) from exc
+    finally:
+        if own:
+            session.close()
+    return _result(response, url, payload)
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def _check_sync_settings(sync: SyncSettings) -> None:
+    if not sync.device_token:
+        raise HeartbeatError(
+            "sync.device_token is empty: register this device on the central server and set the token it printed "
+            "(KIOSK_SYNC__DEVICE_TOKEN or [sync] device_token)")
+    if sync.ca_bundle is not None and not sync.ca_bundle.is_file():
+        raise HeartbeatError(f"sync.ca_bundle = {str(sync.ca_bundle)!r} is not a file: point it at the server's CA "
+                             "certificate (PEM), or unset it")
+
+
+def _result(response: requests.Response, url: str, payload: HeartbeatPayload) -> HeartbeatResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        return HeartbeatResult(status, payload, _server_time(response))
+    if status in (401, 403):
+        raise HeartbeatError(f"device token rejected by {url} (HTTP {status}); re-register the device on the central "
+                             "server and set the new sync.device_token")
+    if status == 404:
+        raise HeartbeatError(f"{url} does not exist (HTTP 404): the central server predates heartbeats (update it) "
+                             "or sync.server_url is wrong")
+    raise HeartbeatError(f"{url} answered HTTP {status}: {response.text[:300]}")
+
+
+def _server_time(response: requests.Response) -> datetime | None:
+    """The server's ``received_at`` from the JSON answer, if it sent one; anything else is ignored."""
+    try:
+        body = response.json()
+        value = body.get("received_at") if isinstance(body, dict) else None
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
