@@ -20,6 +20,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
+def _rubric_path(settings: Settings) -> Path:
+    """The store's rubric; a relative path is taken from the project folder (where rubrics/ ships)."""
+    path = settings.store.rubric
+    return path if path.is_absolute() or path.exists() else ROOT / path
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run a scripted scene through the measuring core; JSON with the truth beside the measures, plus a table."""
     from kiosk.report import comparison_table, interaction_json, summary
@@ -54,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.simulate import load_scene, run_scene
 
     settings = _settings(args)
-    rubric = load_rubric(ROOT / settings.store.rubric if not settings.store.rubric.is_absolute() else settings.store.rubric)
+    rubric = load_rubric(_rubric_path(settings))
     scenes = sorted((ROOT / "scenes").glob("*.toml"))
     print(f"Rubric: {rubric.name} (v{rubric.version}); {len(scenes)} scripted counter scenes\n")
     total = []
@@ -113,6 +119,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The counter terminal app; with --source, the live pipeline from that camera or video."""
+    from kiosk.store import StoreError
+    from kiosk.terminal.fonts import FontsMissingError
+    from kiosk.terminal.launch import run_terminal
+
+    settings = _settings(args)
+    factory = None
+    source = args.source or settings.device.camera_source
+    if source != "demo":
+        from kiosk.live import LiveFeed
+        from kiosk.rubrics import load_rubric
+
+        rubric = load_rubric(_rubric_path(settings))
+        factory = lambda store: LiveFeed(settings, source, store, rubric)  # noqa: E731
+    try:
+        run_terminal(settings, factory)
+    except (FontsMissingError, StoreError) as exc:
+        print(f"kiosk run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     """Aggregate closed days and send the outbox to the central server once."""
     from kiosk.sync import SyncError, run_sync
@@ -131,6 +160,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "analyze": (cmd_analyze, "measure a video file (VIDEO) with the calibrated camera"),
     "calibrate": (cmd_calibrate, "check a calibration TOML and store it in the settings file"),
     "sync": (cmd_sync, "aggregate closed days and send them to the central server"),
+    "run": (cmd_run, "the counter terminal app (rating screen, notice, staff screen)"),
     "simulate": (cmd_simulate, "simulate a scripted scene (SCENE.toml) and measure it"),
     "demo": (cmd_demo, "measure and score every shipped scene"),
 }
@@ -159,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         elif name == "calibrate":
             sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
+        elif name == "run":
+            sp.add_argument("--source", default=None,
+                            help="camera index, 'picamera' or a video file (default: device.camera_source); "
+                                 "'demo' runs a simulated customer feed without a camera")
         add_device_arguments(name, sp)
     return p
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kiosk.device_settings import DeviceSettings
+from kiosk.terminal.settings import TerminalSettings
 
 ENV_PREFIX = "KIOSK_"
 
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     sync: SyncSettings = SyncSettings()
     device: DeviceSettings = DeviceSettings()
+    terminal: TerminalSettings = TerminalSettings()
 
     @classmethod
     def settings_customise_sources(

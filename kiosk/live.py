@@ -1,0 +1,143 @@
+"""The live pipeline for the counter app: a worker thread from camera to stored, scored interactions.
+
+Implements the app's ``PipelineFeed`` (kiosk/terminal/feed.py) without importing Kivy: the UI reads
+``snapshot()`` on a clock; nothing here waits on the UI. A camera that fails or is missing is retried every
+``retry_s`` while the status says so; ratings keep working meanwhile because they do not depend on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from kiosk.config import Settings
+from kiosk.rubrics import Rubric, score_interaction, within_target
+from kiosk.service.interaction import Interaction
+from kiosk.store import Store, StoreError
+from kiosk.terminal.feed import PipelineSnapshot
+
+logger = logging.getLogger(__name__)
+
+
+class LiveFeed:
+    """Camera -> pipeline -> store, in a daemon thread.
+
+    Args:
+        settings: calibrated settings.
+        source: camera index ("0"), "picamera", or a video file (played at its own clock).
+        store: where finished interactions go (shared with the UI; the store serialises writers).
+        rubric: the store's rubric, to score each interaction as it ends.
+        pipeline_factory: builds the pipeline for a frame rate; tests pass a fake.
+        source_factory: opens the frame source; tests pass a fake.
+    """
+
+    def __init__(self, settings: Settings, source: str, store: Store, rubric: Rubric, *,
+                 pipeline_factory: Callable[[Settings, float], Any] | None = None,
+                 source_factory: Callable[[str], Any] | None = None, retry_s: float = 5.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._settings, self._spec, self._store, self._rubric = settings, source, store, rubric
+        self._pipeline_factory = pipeline_factory or _default_pipeline
+        self._source_factory = source_factory or (lambda spec: _default_source(settings, spec))
+        self._retry_s, self._clock = retry_s, clock
+        self._snapshot = PipelineSnapshot(status="starting", message="starting the camera")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._preview = False
+        self._thread: threading.Thread | None = None
+
+    # --- PipelineFeed ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="kiosk-pipeline", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        self._publish(status="stopped", message="stopped", preview_bgr=None)
+
+    def snapshot(self) -> PipelineSnapshot:
+        with self._lock:
+            return self._snapshot
+
+    def set_preview(self, enabled: bool) -> None:
+        self._preview = enabled
+        if not enabled:
+            self._publish(preview_bgr=None)
+
+    # --- worker ------------------------------------------------------------------------------------------
+
+    def _publish(self, **changes: Any) -> None:
+        with self._lock:
+            self._snapshot = replace(self._snapshot, **changes)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._run_source()
+            except Exception as exc:  # a camera fault must never take the terminal down: report, retry
+                logger.warning("pipeline stopped: %s", exc)
+                self._publish(status="camera_error", message=f"{exc}; retrying every {self._retry_s:.0f} s",
+                              fps=0.0, customer_at_service=False, preview_bgr=None)
+            if self._stop.wait(self._retry_s):
+                break
+
+    def _run_source(self) -> None:
+        with self._source_factory(self._spec) as source:
+            fps_cap = self._settings.vision.max_fps
+            pipeline = self._pipeline_factory(self._settings, fps_cap)
+            try:
+                self._publish(status="running", message="camera running")
+                t_first, wall_first = None, self._clock()
+                rate, last = 0.0, time.monotonic()
+                for t, frame in source:
+                    if self._stop.is_set():
+                        break
+                    if t_first is None:
+                        t_first = t
+                    for ix in pipeline.update(t, frame):
+                        self._store_interaction(ix, wall_first + timedelta(seconds=_end_t(ix) - t_first))
+                    now = time.monotonic()
+                    rate = 0.9 * rate + 0.1 / max(now - last, 1e-6) if rate else 1.0 / max(now - last, 1e-6)
+                    last = now
+                    scene = getattr(pipeline, "last_frame", None)
+                    at_service = bool(scene and any(p.role == "customer" and p.zone == "service" for p in scene.people))
+                    self._publish(status="running", fps=round(rate, 1), customer_at_service=at_service,
+                                  preview_bgr=frame.copy() if self._preview else None)
+                    del frame  # memory only
+            finally:
+                pipeline.close()
+
+    def _store_interaction(self, ix: Interaction, ended_at: datetime) -> None:
+        scored = ix.with_scores(score_interaction(self._rubric, ix))
+        try:
+            self._store.add_interaction(scored, ended_at, within_target(self._rubric, ix))
+        except StoreError as exc:
+            logger.error("interaction not stored: %s", exc)
+            self._publish(message=f"storage problem: {exc}")
+            return
+        self._publish(last_ended=(ix.id, ended_at))
+
+
+def _end_t(ix: Interaction) -> float:
+    return max(t for t in (ix.arrived_at, ix.greeted_at, ix.service_started_at, ix.left_at) if t is not None)
+
+
+def _default_pipeline(settings: Settings, fps: float) -> Any:
+    from kiosk.pipeline import Pipeline
+
+    return Pipeline(settings, fps)
+
+
+def _default_source(settings: Settings, spec: str) -> Any:
+    from kiosk.vision.source import open_source
+
+    return open_source(spec, size=(settings.camera.width_px, settings.camera.height_px),
+                       max_fps=settings.vision.max_fps)

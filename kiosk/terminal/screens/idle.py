@@ -1,0 +1,21 @@
+"""Idle: a welcome, the faces as a silent invitation, and the honest wait estimate when the store shows it.
+A tap anywhere opens the rating screen."""
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+import kiosk.terminal.widgets  # noqa: F401  (widget classes for the kv rules)
+from kiosk.terminal.screens._kv import load_kv
+
+
+class IdleScreen(Screen):
+    def on_touch_down(self, touch):  # type: ignore[no-untyped-def]
+        if super().on_touch_down(touch):
+            return True
+        if self.collide_point(*touch.pos):
+            App.get_running_app().open_rating()
+            return True
+        return False
+
+
+load_kv(__file__)

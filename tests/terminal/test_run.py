@@ -1,0 +1,33 @@
+"""`kiosk run` without a camera: the real App.run loop opens full screen on the demo feed and closes cleanly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """
+import sys
+from kivy.app import App
+from kivy.clock import Clock
+from kiosk.config import Settings, StoreSettings
+from kiosk.terminal.launch import run_terminal
+
+def close(_dt):
+    app = App.get_running_app()
+    assert app.root.ids.screens.current == "idle" and app.camera_status == "running", app.camera_status
+    app.stop()
+
+Clock.schedule_once(close, 3)
+run_terminal(Settings(store=StoreSettings(data_dir=sys.argv[1])))
+print("closed cleanly")
+"""
+
+
+def test_run_terminal_opens_and_closes(kivy_env, tmp_path):
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], check=False, capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ), cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "closed cleanly" in out.stdout
+    assert (tmp_path / "terminal.sqlite").exists()
