@@ -168,7 +168,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 
 from kiosk.device_cli import DEVICE_COMMANDS, add_arguments as add_device_arguments  # noqa: E402
 
+from kiosk.central_cli import CENTRAL_COMMANDS, add_arguments as add_central_arguments  # noqa: E402
+
 COMMANDS.update(DEVICE_COMMANDS)
+COMMANDS.update(CENTRAL_COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="camera index, 'picamera' or a video file (default: device.camera_source); "
                                  "'demo' runs a simulated customer feed without a camera")
         add_device_arguments(name, sp)
+        add_central_arguments(name, sp)
     return p
 
 

@@ -16,16 +16,16 @@ from sqlalchemy.orm import Session
 from kiosk.central import models as m
 from kiosk.central.security import hash_password, new_token, token_hash, verify_password
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # deps.ID_PATTERN
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _check_id(kind: str, value: str) -> str:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise ValueError(f"{kind} {value!r} must be 1-64 letters, digits or . _ : - (starting with a letter or digit)")
     return value
 
@@ -99,7 +99,7 @@ def create_user(
 ) -> m.User:
     """Add a user. A manager needs exactly one store; a regional user one or more regions; an admin neither."""
     role = m.Role(role)
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         raise ValueError(f"username {username!r} must be 1-64 letters, digits or . _ @ -")
     if session.scalar(select(m.User).where(m.User.username == username)) is not None:
         raise ValueError(f"user {username!r} already exists")
@@ -130,6 +130,8 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> m.User | None:
+    if not _USERNAME.fullmatch(username):
+        return None  # cannot exist; also keeps bytes PostgreSQL rejects (NUL) away from the query
     user = session.scalar(select(m.User).where(m.User.username == username))
     ok = verify_password(password, user.password_hash if user else None)
     return user if ok else None
@@ -148,8 +150,7 @@ def user_by_session(session: Session, token: str) -> m.User | None:
     row = session.get(m.LoginSession, token_hash(token))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
-    if expires < utcnow():
+    if row.expires_at < utcnow():
         return None
     return session.get(m.User, row.user_id)
 

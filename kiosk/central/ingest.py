@@ -9,27 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kiosk.aggregate import Aggregate
 from kiosk.central import models as m
-from kiosk.central.totals import Totals, totals_from_aggregate, totals_to_columns
-from kiosk.central.wire import AggregateRow
+from kiosk.central.partitions import ensure_partitions
+from kiosk.central.totals import Totals, totals_from_wire, totals_to_columns
 
 _UPSERT_COLUMNS = (
     "store_id", "interactions", "greeted", "abandoned", "rating_1", "rating_2", "rating_3", "rating_4",
-    "measures", "bands", "within_target", "batch_id", "received_at", "day",
+    "measures", "within_target", "batch_id", "received_at", "day",
 )
 
 
 class IngestForbidden(Exception):
     """The device may not post this batch (another device's id, or another store's aggregates)."""
+
+
+class IngestInvalid(ValueError):
+    """An aggregate the wire model accepts but no counter can produce (the API answers 422)."""
 
 
 class BatchConflict(Exception):
@@ -46,15 +52,35 @@ class BatchResult:
 def local_day(period_start: dt.datetime, period: str, tz: ZoneInfo) -> dt.date:
     """The store-local calendar day an aggregate counts towards.
 
-    An hour row belongs to the local date of its start. A day row belongs to the local date of its midpoint
-    (start + 12 h), which is right whether the terminal starts its day at local or at UTC midnight.
+    An hour row belongs to the local date of its start. A day row (the merged quiet hours of a UTC day, which
+    cannot be split by hour) belongs to the local date of that UTC day's noon: the same date for any zone
+    within UTC-11..UTC+11, so every interaction lands in exactly one local day.
     """
     at = period_start + dt.timedelta(hours=12) if period == "day" else period_start
     return at.astimezone(tz).date()
 
 
-def check_batch(device: m.Device, device_id: str, rows: Iterable[AggregateRow]) -> None:
-    """Refuse (before writing anything) a batch that is not wholly the device's own."""
+def week_start(day: dt.date) -> dt.date:
+    """Monday of ``day``'s ISO week: stored with each rollup row so weekly trends group the same way in any SQL."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+# Upper bounds no counter reaches. kiosk.aggregate leaves these open; the server needs them so a broken or
+# hostile terminal cannot overflow a database integer or push a percentile sum to infinity.
+MAX_ROW_INTERACTIONS = 100_000  # one counter, one day
+MAX_MEASURE = {"greeting_s": 86_400.0, "wait_s": 86_400.0, "eye_contact_ratio": 1.0, "distance_m_median": 100.0}
+# A terminal with a broken clock could claim year 1 or 9999; local dates near those overflow.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def check_batch(device: m.Device, device_id: str, rows: Iterable[Aggregate]) -> None:
+    """Refuse (before writing anything) a batch that is not wholly the device's own, or not plausible.
+
+    Raises:
+        IngestForbidden: another device's or another store's aggregates (403).
+        IngestInvalid: a count or measure beyond what a counter can produce (422).
+    """
     if device_id != device.id:
         raise IngestForbidden(f"device_id {device_id!r} in the body is not the token's device {device.id!r}")
     for i, r in enumerate(rows):
@@ -62,9 +88,26 @@ def check_batch(device: m.Device, device_id: str, rows: Iterable[AggregateRow]) 
             raise IngestForbidden(f"aggregates[{i}].device_id {r.device_id!r} is not the token's device {device.id!r}")
         if r.store_id != device.store_id:
             raise IngestForbidden(f"aggregates[{i}].store_id {r.store_id!r}: this device belongs to store {device.store_id!r}")
+        _check_plausible(i, r)
 
 
-def apply_batch(session: Session, device: m.Device, batch_id: str, rows: list[AggregateRow], now: dt.datetime) -> BatchResult:
+def _check_plausible(i: int, r: Aggregate) -> None:
+    if not EARLIEST <= r.period_start < LATEST:
+        raise IngestInvalid(f"aggregates[{i}].period_start {r.period_start.isoformat()} is outside 2000..2099")
+    if r.interactions > MAX_ROW_INTERACTIONS:
+        raise IngestInvalid(f"aggregates[{i}].interactions = {r.interactions} is above {MAX_ROW_INTERACTIONS}")
+    for face, count in r.ratings.items():
+        if count > MAX_ROW_INTERACTIONS:
+            raise IngestInvalid(f"aggregates[{i}].ratings.{face} = {count} is above {MAX_ROW_INTERACTIONS}")
+    for name, top in MAX_MEASURE.items():
+        st = getattr(r, name)
+        for stat in ("p50", "p90", "mean"):
+            v = getattr(st, stat)
+            if v is not None and v > top:
+                raise IngestInvalid(f"aggregates[{i}].{name}.{stat} = {v} is above {top:g}")
+
+
+def apply_batch(session: Session, device: m.Device, batch_id: str, rows: list[Aggregate], now: dt.datetime) -> BatchResult:
     """Store ``rows`` as batch ``batch_id`` of ``device``; a batch seen before is a no-op.
 
     Raises:
@@ -76,6 +119,7 @@ def apply_batch(session: Session, device: m.Device, batch_id: str, rows: list[Ag
         return _duplicate(seen, device, batch_id)
     tz = ZoneInfo(device.store.timezone)
     values = [_row_values(r, tz, batch_id, now) for r in rows]
+    ensure_partitions(session.get_bind(), (r.period_start for r in rows))  # type: ignore[arg-type]
     session.add(m.Batch(id=batch_id, device_id=device.id, received_at=now, aggregates=len(rows)))
     try:
         # The batch row goes first: a concurrent twin of this batch fails here, before writing aggregates.
@@ -100,43 +144,42 @@ def _duplicate(seen: m.Batch, device: m.Device, batch_id: str) -> BatchResult:
     return BatchResult(batch_id=batch_id, accepted=0, duplicate=True)
 
 
-def _row_values(r: AggregateRow, tz: ZoneInfo, batch_id: str, now: dt.datetime) -> dict[str, Any]:
+def _row_values(r: Aggregate, tz: ZoneInfo, batch_id: str, now: dt.datetime) -> dict[str, Any]:
+    d = r.model_dump()  # one serialiser call per aggregate: field by field costs six
     return {
-        "store_id": r.store_id,
-        "device_id": r.device_id,
-        "period": r.period,
+        "store_id": d["store_id"],
+        "device_id": d["device_id"],
+        "period": d["period"],
         "period_start": r.period_start,
         "day": local_day(r.period_start, r.period, tz),
-        "interactions": r.interactions,
-        "greeted": r.greeted,
-        "abandoned": r.abandoned,
-        **{f"rating_{i + 1}": c for i, c in enumerate(r.ratings)},
-        "measures": r.measures,
-        "bands": r.bands,
-        "within_target": r.within_target,
+        "interactions": d["interactions"],
+        "greeted": d["greeted"],
+        "abandoned": d["abandoned"],
+        **{f"rating_{k}": c for k, c in d["ratings"].items()},
+        "measures": {name: d[name] for name in m.MEASURES},
+        "within_target": d["within_target"],
         "batch_id": batch_id,
         "received_at": now,
     }
 
 
 def _upsert(session: Session) -> Any:
-    table = m.Aggregate.__table__
     dialect = session.get_bind().dialect.name
-    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ins = postgresql.insert(m.Aggregate) if dialect == "postgresql" else sqlite.insert(m.Aggregate)
     return ins.on_conflict_do_update(
         index_elements=["device_id", "period", "period_start"],
         set_={c: ins.excluded[c] for c in _UPSERT_COLUMNS},
     )
 
 
-def aggregate_totals(a: m.Aggregate) -> Totals:
-    return totals_from_aggregate(
+def aggregate_totals(a: Any) -> Totals:
+    """Totals of one ``aggregates`` row (an ORM object or a Core row with the same attribute names)."""
+    return totals_from_wire(
         interactions=a.interactions,
         greeted=a.greeted,
         abandoned=a.abandoned,
         ratings=[a.rating_1, a.rating_2, a.rating_3, a.rating_4],
         measures=a.measures,
-        bands=a.bands,
         within_target=a.within_target,
     )
 
@@ -145,7 +188,7 @@ def refresh_store_days(session: Session, pairs: set[tuple[str, dt.date]], chunk:
     """Recompute the ``store_days`` (and criteria) rollup of each (store_id, day) in ``pairs`` from its rows.
 
     A day's total is the plain sum of its rows: hour rows carry the hours with at least k interactions and the
-    day row only the small hours merged together (DESIGN §5), so no interaction is in two rows.
+    day row only the quiet hours merged together (kiosk.aggregate), so no interaction is in two rows.
     """
     by_store: dict[str, set[dt.date]] = defaultdict(set)
     for store_id, day in pairs:
@@ -158,21 +201,24 @@ def refresh_store_days(session: Session, pairs: set[tuple[str, dt.date]], chunk:
 
 def _refresh(session: Session, store_id: str, days: list[dt.date]) -> None:
     totals: dict[dt.date, Totals] = {}
-    rows = session.scalars(select(m.Aggregate).where(m.Aggregate.store_id == store_id, m.Aggregate.day.in_(days)))
+    a_ = m.Aggregate
+    # Core rows of just the summed columns: building ORM objects here cost more than the sums.
+    rows = session.execute(
+        select(a_.day, a_.interactions, a_.greeted, a_.abandoned, a_.rating_1, a_.rating_2, a_.rating_3,
+               a_.rating_4, a_.measures, a_.within_target)
+        .where(a_.store_id == store_id, a_.day.in_(days))
+    )
     for a in rows:
         totals.setdefault(a.day, Totals()).add(aggregate_totals(a))
     session.execute(delete(m.StoreDay).where(m.StoreDay.store_id == store_id, m.StoreDay.day.in_(days)))
     session.execute(delete(m.StoreDayCriterion).where(m.StoreDayCriterion.store_id == store_id, m.StoreDayCriterion.day.in_(days)))
-    day_rows = [
-        {"store_id": store_id, "day": d, "week_start": d - dt.timedelta(days=d.weekday()), **totals_to_columns(t)}
-        for d, t in totals.items()
-    ]
+    day_rows = [{"store_id": store_id, "day": d, "week_start": week_start(d), **totals_to_columns(t)} for d, t in totals.items()]
     crit_rows = [
-        {"store_id": store_id, "day": d, "criterion": c, "within_target": v}
+        {"store_id": store_id, "day": d, "week_start": week_start(d), "criterion": c, "n": n, "met": met}
         for d, t in totals.items()
-        for c, v in t.within_target.items()
+        for c, (n, met) in t.criteria.items()
     ]
     if day_rows:
-        session.execute(m.StoreDay.__table__.insert(), day_rows)
+        session.execute(insert(m.StoreDay), day_rows)
     if crit_rows:
-        session.execute(m.StoreDayCriterion.__table__.insert(), crit_rows)
+        session.execute(insert(m.StoreDayCriterion), crit_rows)

@@ -4,6 +4,9 @@ Only aggregates are held here (DESIGN §6): counts and percentiles per store, de
 interaction. ``store_days`` is a rollup kept in step with ``aggregates`` on every ingest, so range reads over
 thousands of stores touch one row per store and day instead of 24 (DESIGN §8).
 
+Day rows: a terminal's ``day`` row holds only the remainder of a UTC day (its small hours merged), never the
+day's total (kiosk.aggregate), so a day's figures are the plain sum of all its rows.
+
 Measure sums in the rollup are kept additive (``*_n``, ``*_p50_sum`` = sum of p50 x n ...) so that any range can
 be re-aggregated with plain SQL ``SUM``: the n-weighted mean of hourly percentiles is the pooled estimate the
 reports show (exact percentiles cannot be merged from percentiles).
@@ -17,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Date,
     DateTime,
     Enum,
@@ -26,24 +28,41 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    UniqueConstraint,
+    TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The four measures every aggregate carries (DESIGN §4/§5), in report order.
-MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m")
-# Distance bands of DESIGN §4, in order of increasing distance.
-BANDS: tuple[str, ...] = ("intimate", "personal", "social", "public")
+# The four measures every aggregate carries (kiosk.aggregate.MEASURES), in report order.
+MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
 
-# BigInteger ids that SQLite still treats as ROWID aliases (autoincrement).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that goes in as any aware datetime and always comes out aware, in UTC.
+
+    SQLite has no time zones: it stores the UTC wall time and hands back naive values, which this re-labels.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the server stores aware UTC times only")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: UTCDateTime()}
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"
     regional = "regional"
     manager = "manager"
@@ -54,7 +73,7 @@ class Region(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    stores: Mapped[list["Store"]] = relationship(back_populates="region", order_by="Store.id")
+    stores: Mapped[list[Store]] = relationship(back_populates="region", order_by="Store.id")
 
 
 class Store(Base):
@@ -68,7 +87,7 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[dt.datetime]
     region: Mapped[Region] = relationship(back_populates="stores")
-    devices: Mapped[list["Device"]] = relationship(back_populates="store", order_by="Device.id")
+    devices: Mapped[list[Device]] = relationship(back_populates="store", order_by="Device.id")
 
 
 class Device(Base):
@@ -125,19 +144,23 @@ class Batch(Base):
 
 
 class Aggregate(Base):
-    """One aggregate as the terminal sent it (the latest version of its device, period and start)."""
+    """One aggregate as the terminal sent it (the latest version of its device, period and start).
+
+    The natural key (device_id, period, period_start) is the primary key: kiosk.aggregate guarantees it is
+    unique across a device's batches, and it holds the partition column. On PostgreSQL the table is
+    partitioned by month of ``period_start`` (DESIGN §8; partitions made by kiosk.central.partitions).
+    """
 
     __tablename__ = "aggregates"
     __table_args__ = (
-        UniqueConstraint("device_id", "period", "period_start", name="uq_aggregates_device_period"),
-        Index("ix_aggregates_store_start", "store_id", "period_start"),
+        Index("ix_aggregates_store_day", "store_id", "day"),
+        {"postgresql_partition_by": "RANGE (period_start)"},
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    period_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    period: Mapped[str] = mapped_column(String(4))
-    period_start: Mapped[dt.datetime]
     # The store-local calendar day this row counts towards (see kiosk.central.ingest.local_day).
     day: Mapped[dt.date] = mapped_column(Date)
     interactions: Mapped[int] = mapped_column(Integer)
@@ -147,9 +170,9 @@ class Aggregate(Base):
     rating_2: Mapped[int] = mapped_column(Integer, default=0)
     rating_3: Mapped[int] = mapped_column(Integer, default=0)
     rating_4: Mapped[int] = mapped_column(Integer, default=0)
-    # {"greeting_s": {"p50":..,"p90":..,"mean":..,"n":..}, ...}; {"intimate": 3, ...}; {"G4": 12, ...}
+    # {"greeting_s": {"n":.., "p50":.., "p90":.., "mean":..}, ...} and {"greeting_prompt": {"n":.., "met":..}, ...}
+    # as the terminal sent them (kiosk.aggregate.Aggregate); read back only for one store and day at a time.
     measures: Mapped[dict[str, Any]]
-    bands: Mapped[dict[str, Any]]
     within_target: Mapped[dict[str, Any]]
     batch_id: Mapped[str] = mapped_column(String(36))
     received_at: Mapped[dt.datetime]
@@ -183,24 +206,25 @@ class StoreDay(Base):
     eye_contact_ratio_p50_sum: Mapped[float] = mapped_column(Float)
     eye_contact_ratio_p90_sum: Mapped[float] = mapped_column(Float)
     eye_contact_ratio_mean_sum: Mapped[float] = mapped_column(Float)
-    distance_m_n: Mapped[int] = mapped_column(Integer)
-    distance_m_p50_sum: Mapped[float] = mapped_column(Float)
-    distance_m_p90_sum: Mapped[float] = mapped_column(Float)
-    distance_m_mean_sum: Mapped[float] = mapped_column(Float)
-    band_intimate: Mapped[int] = mapped_column(Integer)
-    band_personal: Mapped[int] = mapped_column(Integer)
-    band_social: Mapped[int] = mapped_column(Integer)
-    band_public: Mapped[int] = mapped_column(Integer)
+    distance_m_median_n: Mapped[int] = mapped_column(Integer)
+    distance_m_median_p50_sum: Mapped[float] = mapped_column(Float)
+    distance_m_median_p90_sum: Mapped[float] = mapped_column(Float)
+    distance_m_median_mean_sum: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_store_days_day", "day", "store_id"),)
 
 
 class StoreDayCriterion(Base):
-    """Within-target counts per rubric criterion for one store and day (summable in SQL)."""
+    """Rubric verdicts per criterion for one store and day (summable in SQL).
+
+    ``n`` and ``met`` add up only the rows whose ``met`` was sent (rows under k send n with a null met).
+    """
 
     __tablename__ = "store_day_criteria"
 
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     criterion: Mapped[str] = mapped_column(String(64), primary_key=True)
-    within_target: Mapped[int] = mapped_column(Integer)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(Integer)
+    met: Mapped[int] = mapped_column(Integer)

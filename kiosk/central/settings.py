@@ -37,16 +37,31 @@ class CentralSettings(BaseModel):
     host: str = Field("127.0.0.1", min_length=1, description="Address `kiosk serve` binds.")
     port: int = Field(8000, ge=0, le=65_535, description="Port `kiosk serve` binds (0 picks a free one).")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024, description="Larger request bodies get 413.")
-    max_batch_aggregates: int = Field(10_000, ge=1, le=1_000_000, description="Aggregates per POST; the terminal's sync.batch_size is at most 10,000.")
+    max_batch_aggregates: int = Field(
+        10_000, ge=1, le=1_000_000, description="Aggregates per POST; the terminal's sync.batch_size is at most 10,000."
+    )
     ingest_per_minute: float = Field(120.0, gt=0, le=1_000_000, description="Sustained ingest requests per device per minute.")
     ingest_burst: int = Field(20, ge=1, le=100_000, description="Ingest requests a device may send at once before the rate applies.")
     session_ttl_s: int = Field(12 * 3600, ge=60, le=90 * 86_400, description="Lifetime of a login session.")
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set when served over HTTPS).")
-    silent_after_s: int = Field(26 * 3600, ge=600, le=90 * 86_400, description="A device that has not synced for this long is shown as silent.")
-    greeting_target_criterion: str | None = Field(
-        None, description="Rubric criterion whose within_target count is 'greeted within target'; unset: the first G* criterion seen."
+    silent_after_s: int = Field(
+        26 * 3600, ge=600, le=90 * 86_400, description="A device that has not synced for this long is shown as silent."
+    )
+    greeting_target_criterion: str = Field(
+        "greeting_prompt", min_length=1, max_length=64,
+        description="Rubric criterion whose met share is 'greeted within target' (rubrics/*.toml: greeting_prompt).",
+    )
+    distance_band_edges_m: tuple[float, float, float] = Field(
+        (0.75, 1.2, 3.6), description="Upper edges of the intimate, personal and social bands (DESIGN §4), metres."
     )
     alerts: AlertSettings = AlertSettings()
+
+    @field_validator("distance_band_edges_m")
+    @classmethod
+    def _increasing(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not 0 < v[0] < v[1] < v[2]:
+            raise ValueError(f"distance_band_edges_m must increase and be positive, got {v}")
+        return v
 
     @field_validator("db_url")
     @classmethod

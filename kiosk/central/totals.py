@@ -2,52 +2,61 @@
 
 A :class:`Totals` adds up like counts do: the sum of a day's rows, of a week's days, of a region's stores.
 Percentile figures come back as the n-weighted mean of the summed percentiles (``p50_sum / n``): the pooled
-estimate, since percentiles of parts cannot be merged exactly. ``None`` means "no data", never zero.
+estimate, since percentiles of parts cannot be merged exactly (kiosk.aggregate says so too). Rows whose
+percentiles or ``met`` were withheld (fewer than k values) add nothing to those sums. ``None`` means "no data",
+never zero.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Literal, get_args
 
-from kiosk.central.models import BANDS, MEASURES
+from kiosk.central.models import MEASURES
 
 STATS = ("p50", "p90", "mean")
+_SUMS = ("n", "p50_sum", "p90_sum", "mean_sum")
+
+
+def _empty_sums() -> dict[str, dict[str, float]]:
+    return {m: {k: 0.0 for k in _SUMS} for m in MEASURES}
 
 
 @dataclass
 class Totals:
-    """Sums over any set of aggregates. ``measure_sums[m]`` = {"n", "p50_sum", "p90_sum", "mean_sum"}."""
+    """Sums over any set of aggregates.
+
+    ``measure_sums[m]`` = {"n", "p50_sum", "p90_sum", "mean_sum"}; ``criteria[c]`` = [n judged, met].
+    ``rows`` counts the aggregates added, so a store with no rows is told apart from one with zero customers.
+    """
 
     interactions: int = 0
     greeted: int = 0
     abandoned: int = 0
     ratings: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    measure_sums: dict[str, dict[str, float]] = field(
-        default_factory=lambda: {m: {"n": 0, "p50_sum": 0.0, "p90_sum": 0.0, "mean_sum": 0.0} for m in MEASURES}
-    )
-    bands: dict[str, int] = field(default_factory=lambda: {b: 0 for b in BANDS})
-    within_target: dict[str, int] = field(default_factory=dict)
+    measure_sums: dict[str, dict[str, float]] = field(default_factory=_empty_sums)
+    criteria: dict[str, list[int]] = field(default_factory=dict)
     rows: int = 0
 
-    def add(self, other: "Totals") -> None:
+    def add(self, other: Totals) -> None:
         self.interactions += other.interactions
         self.greeted += other.greeted
         self.abandoned += other.abandoned
-        self.ratings = [a + b for a, b in zip(self.ratings, other.ratings)]
+        self.ratings = [a + b for a, b in zip(self.ratings, other.ratings, strict=False)]
         for m in MEASURES:
-            for k in ("n", "p50_sum", "p90_sum", "mean_sum"):
+            for k in _SUMS:
                 self.measure_sums[m][k] += other.measure_sums[m][k]
-        for b in BANDS:
-            self.bands[b] += other.bands[b]
-        for c, v in other.within_target.items():
-            self.within_target[c] = self.within_target.get(c, 0) + v
+        for c, (n, met) in other.criteria.items():
+            mine = self.criteria.setdefault(c, [0, 0])
+            mine[0] += n
+            mine[1] += met
         self.rows += other.rows
 
     # --- derived figures (None when there is nothing to divide) ---
 
     def stat(self, measure: str, stat: str) -> float | None:
-        """n-weighted mean of ``stat`` (p50/p90/mean) of ``measure``; None when n is 0."""
+        """n-weighted mean of ``stat`` (p50/p90/mean) of ``measure``; None when no row gave it."""
         s = self.measure_sums[measure]
         return None if s["n"] <= 0 else s[f"{stat}_sum"] / s["n"]
 
@@ -55,44 +64,53 @@ class Totals:
     def ratings_n(self) -> int:
         return sum(self.ratings)
 
-    def share(self, part: int, whole: int | None = None) -> float | None:
-        whole = self.interactions if whole is None else whole
+    @staticmethod
+    def ratio(part: int | float, whole: int | float) -> float | None:
         return None if whole <= 0 else part / whole
 
     def rating_mean(self) -> float | None:
-        n = self.ratings_n
-        return None if n == 0 else sum((i + 1) * c for i, c in enumerate(self.ratings)) / n
+        return self.ratio(sum((i + 1) * c for i, c in enumerate(self.ratings)), self.ratings_n)
 
     def low_rating_share(self) -> float | None:
         """Share of ratings that are 1 or 2 (the two unhappy faces)."""
-        return self.share(self.ratings[0] + self.ratings[1], self.ratings_n)
+        return self.ratio(self.ratings[0] + self.ratings[1], self.ratings_n)
 
     def criterion_share(self, criterion: str | None) -> float | None:
-        if criterion is None or criterion not in self.within_target:
+        """Share of judged interactions that met ``criterion``; None when it was never judged."""
+        if criterion is None or criterion not in self.criteria:
             return None
-        return self.share(self.within_target[criterion])
+        n, met = self.criteria[criterion]
+        return self.ratio(met, n)
 
     def figures(self, greeting_criterion: str | None) -> dict[str, float | int | None]:
-        """The flat figures every report shows (keys are the names in FIGURES)."""
+        """The flat figures every report shows (keys are FIGURES)."""
+        has = self.rows > 0
         return {
-            "interactions": self.interactions if self.rows else None,
-            "greeted_share": self.share(self.greeted),
+            "interactions": self.interactions if has else None,
+            "greeted_share": self.ratio(self.greeted, self.interactions),
             "greeted_within_target_share": self.criterion_share(greeting_criterion),
-            "abandoned_share": self.share(self.abandoned),
+            "abandoned_share": self.ratio(self.abandoned, self.interactions),
             "greeting_p50_s": self.stat("greeting_s", "p50"),
             "greeting_p90_s": self.stat("greeting_s", "p90"),
             "wait_p50_s": self.stat("wait_s", "p50"),
             "wait_p90_s": self.stat("wait_s", "p90"),
             "eye_contact_ratio": self.stat("eye_contact_ratio", "mean"),
-            "distance_p50_m": self.stat("distance_m", "p50"),
+            "distance_p50_m": self.stat("distance_m_median", "p50"),
+            "distance_p90_m": self.stat("distance_m_median", "p90"),
             "rating_mean": self.rating_mean(),
             "low_rating_share": self.low_rating_share(),
-            "ratings_n": self.ratings_n if self.rows else None,
+            "ratings_n": self.ratings_n if has else None,
         }
 
 
-# Every comparable figure, with whether a higher value is better (for ranking and for colouring changes).
-FIGURES: dict[str, bool] = {
+FigureName = Literal[
+    "interactions", "greeted_share", "greeted_within_target_share", "abandoned_share", "greeting_p50_s",
+    "greeting_p90_s", "wait_p50_s", "wait_p90_s", "eye_contact_ratio", "distance_p50_m", "distance_p90_m",
+    "rating_mean", "low_rating_share", "ratings_n",
+]
+# Every comparable figure, with whether a higher value is better (ranking, outliers, colouring changes).
+# Distance has no better direction (the rubric wants a band, not "closer"): None.
+FIGURES: dict[str, bool | None] = {
     "interactions": True,
     "greeted_share": True,
     "greeted_within_target_share": True,
@@ -102,52 +120,45 @@ FIGURES: dict[str, bool] = {
     "wait_p50_s": False,
     "wait_p90_s": False,
     "eye_contact_ratio": True,
-    "distance_p50_m": False,
+    "distance_p50_m": None,
+    "distance_p90_m": None,
     "rating_mean": True,
     "low_rating_share": False,
     "ratings_n": True,
 }
 
 
-def totals_from_aggregate(
+if tuple(FIGURES) != get_args(FigureName):  # the API's sort parameter is typed from FigureName
+    raise RuntimeError("FigureName and FIGURES list different figures")
+
+
+def totals_from_wire(
     *,
     interactions: int,
     greeted: int,
     abandoned: int,
     ratings: list[int],
     measures: Mapping[str, Mapping[str, Any]],
-    bands: Mapping[str, int],
-    within_target: Mapping[str, int],
+    within_target: Mapping[str, Mapping[str, Any]],
 ) -> Totals:
-    """The Totals of one aggregate row (as stored in the ``aggregates`` table)."""
+    """The Totals of one aggregate (measures and within_target in kiosk.aggregate's JSON shape)."""
     t = Totals(interactions=interactions, greeted=greeted, abandoned=abandoned, ratings=list(ratings), rows=1)
     for m in MEASURES:
         st = measures.get(m) or {}
         n = int(st.get("n") or 0)
-        if n <= 0:
-            continue
+        if n <= 0 or any(st.get(s) is None for s in STATS):
+            continue  # withheld (n < k): contributes to no pooled percentile
         t.measure_sums[m]["n"] = n
         for s in STATS:
-            v = st.get(s)
-            # A missing statistic with n > 0 counts as absent for that statistic only would skew the weights;
-            # the wire model refuses it, so here it can only be a complete set.
-            t.measure_sums[m][f"{s}_sum"] = float(v) * n if v is not None else 0.0
-    for b in BANDS:
-        t.bands[b] = int(bands.get(b, 0))
-    t.within_target = {str(k): int(v) for k, v in within_target.items()}
+            t.measure_sums[m][f"{s}_sum"] = float(st[s]) * n
+    for c, cc in within_target.items():
+        if cc.get("met") is not None:
+            t.criteria[c] = [int(cc["n"]), int(cc["met"])]
     return t
 
 
-def totals_columns() -> list[str]:
-    """Column names of ``store_days`` that hold Totals fields, in a fixed order."""
-    cols = ["interactions", "greeted", "abandoned", "rating_1", "rating_2", "rating_3", "rating_4"]
-    for m in MEASURES:
-        cols += [f"{m}_n", f"{m}_p50_sum", f"{m}_p90_sum", f"{m}_mean_sum"]
-    cols += [f"band_{b}" for b in BANDS]
-    return cols
-
-
 def totals_to_columns(t: Totals) -> dict[str, Any]:
+    """The ``store_days`` columns of ``t`` (criteria go to ``store_day_criteria``)."""
     out: dict[str, Any] = {
         "interactions": t.interactions,
         "greeted": t.greeted,
@@ -159,28 +170,26 @@ def totals_to_columns(t: Totals) -> dict[str, Any]:
         out[f"{m}_n"] = int(s["n"])
         for k in ("p50_sum", "p90_sum", "mean_sum"):
             out[f"{m}_{k}"] = s[k]
-    for b in BANDS:
-        out[f"band_{b}"] = t.bands[b]
     return out
 
 
-def totals_from_columns(row: Mapping[str, Any], within_target: Mapping[str, int] | None = None, rows: int = 1) -> Totals:
-    """Inverse of :func:`totals_to_columns` (also for SQL ``SUM`` results labelled with the same names)."""
+def totals_columns() -> list[str]:
+    """Names of the additive ``store_days`` columns, for building ``SUM(...)`` queries."""
+    return list(totals_to_columns(Totals()))
+
+
+def totals_from_columns(row: Mapping[str, Any], criteria: Mapping[str, list[int]] | None = None) -> Totals:
+    """Inverse of :func:`totals_to_columns`, also for SQL ``SUM`` results labelled alike (plus a ``rows`` count)."""
     t = Totals(
         interactions=int(row["interactions"] or 0),
         greeted=int(row["greeted"] or 0),
         abandoned=int(row["abandoned"] or 0),
         ratings=[int(row[f"rating_{i}"] or 0) for i in range(1, 5)],
-        rows=rows,
+        rows=int(row.get("rows", 1) or 0),
     )
     for m in MEASURES:
         t.measure_sums[m]["n"] = int(row[f"{m}_n"] or 0)
         for k in ("p50_sum", "p90_sum", "mean_sum"):
             t.measure_sums[m][k] = float(row[f"{m}_{k}"] or 0.0)
-    for b in BANDS:
-        t.bands[b] = int(row[f"band_{b}"] or 0)
-    t.within_target = dict(within_target or {})
+    t.criteria = {c: list(v) for c, v in (criteria or {}).items()}
     return t
-
-
-__all__ = ["FIGURES", "STATS", "Totals", "totals_columns", "totals_from_aggregate", "totals_from_columns", "totals_to_columns"]

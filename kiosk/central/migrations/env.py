@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from kiosk.central.models import Base
+from kiosk.central.partitions import include_name
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -18,6 +19,7 @@ with engine.begin() as connection:
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,83 @@
+"""Functions behind ``kiosk serve`` and ``kiosk central add-region|add-store|add-device|add-user``.
+
+Each opens the database named by the settings (migrating it first, so a fresh install just works), does one
+thing, commits, and returns what the CLI should print. Errors are ``ValueError`` with a readable message; the
+CLI turns them into an exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from kiosk.central import crud, db
+from kiosk.central.settings import CentralSettings
+
+log = logging.getLogger(__name__)
+
+
+def central_settings(
+    db_url: str | None = None, data_dir: Path | str | None = None, host: str | None = None, port: int | None = None
+) -> CentralSettings:
+    """Settings from CLI arguments; anything left out keeps its default."""
+    given = {"db_url": db_url, "data_dir": Path(data_dir) if data_dir else None, "host": host, "port": port}
+    return CentralSettings.model_validate({k: v for k, v in given.items() if v is not None})
+
+
+@contextlib.contextmanager
+def database(settings: CentralSettings) -> Iterator[Session]:
+    engine = db.make_engine(settings)
+    try:
+        db.migrate(engine)
+        with db.session_factory(engine)() as session:
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def add_region(settings: CentralSettings, region_id: str, name: str | None = None) -> str:
+    with database(settings) as s:
+        crud.create_region(s, region_id, name)
+    return f"region {region_id} added"
+
+
+def add_store(settings: CentralSettings, store_id: str, region_id: str, name: str | None = None, timezone: str = "UTC") -> str:
+    with database(settings) as s:
+        crud.create_store(s, store_id, region_id, name, timezone)
+    return f"store {store_id} added to region {region_id} ({timezone})"
+
+
+def add_device(settings: CentralSettings, device_id: str, store_id: str) -> str:
+    """Register a device; returns its bearer token, to print once (the server keeps only its hash)."""
+    with database(settings) as s:
+        _, token = crud.create_device(s, device_id, store_id)
+    return token
+
+
+def add_user(
+    settings: CentralSettings,
+    username: str,
+    password: str,
+    role: str,
+    store_id: str | None = None,
+    region_ids: Sequence[str] = (),
+) -> str:
+    with database(settings) as s:
+        crud.create_user(s, username, password, role, store_id=store_id, region_ids=list(region_ids))
+    return f"user {username} added ({role})"
+
+
+def serve(settings: CentralSettings, uds: str | None = None) -> None:
+    """Run the server until interrupted (blocks). ``uds``: listen on a Unix socket instead of host:port."""
+    import uvicorn
+
+    from kiosk.central.app import create_app
+
+    app = create_app(settings)
+    log.info("kiosk central on %s (%s)", uds or f"http://{settings.host}:{settings.port}", app.state.engine.dialect.name)
+    uvicorn.run(app, host=settings.host, port=settings.port, uds=uds, log_level="info", proxy_headers=False)

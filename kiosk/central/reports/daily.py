@@ -1,0 +1,97 @@
+"""The store manager's day: today's figures, the hour-of-day strip, rubric criteria, and the change against
+the 7 days before (DESIGN §5 central reads)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central import models as m
+from kiosk.central.ingest import aggregate_totals
+from kiosk.central.reports.common import device_status, figures_model, store_public, sum_store_days
+from kiosk.central.schemas import CriterionFigure, DailySummary, Figures, HourCell
+from kiosk.central.settings import CentralSettings
+from kiosk.central.totals import FIGURES, Totals
+
+BASELINE_DAYS = 7
+BAND_NAMES = ("intimate", "personal", "social", "public")
+
+
+def distance_band(distance_m: float | None, edges_m: tuple[float, float, float]) -> str | None:
+    """DESIGN §4 band of a distance: intimate < edges[0] <= personal < edges[1] <= social < edges[2] <= public."""
+    if distance_m is None:
+        return None
+    for name, edge in zip(BAND_NAMES, edges_m, strict=False):
+        if distance_m < edge:
+            return name
+    return BAND_NAMES[-1]
+
+
+def store_today(store: m.Store, now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(store.timezone)).date()
+
+
+def daily_summary(session: Session, store: m.Store, day: dt.date, settings: CentralSettings, now: dt.datetime) -> DailySummary:
+    """Everything the daily page and its CSV show for ``store`` on its local date ``day``."""
+    crit_name = settings.greeting_target_criterion
+    tz = ZoneInfo(store.timezone)
+    # The period_start bounds are implied by the day (any zone is within a day of UTC); stating them lets
+    # PostgreSQL read only the month partitions that can hold the day.
+    lo = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) - dt.timedelta(days=1)
+    rows = list(session.scalars(select(m.Aggregate).where(
+        m.Aggregate.store_id == store.id, m.Aggregate.day == day,
+        m.Aggregate.period_start >= lo, m.Aggregate.period_start < lo + dt.timedelta(days=3),
+    )))
+    today = Totals()
+    per_hour: dict[int, int] = {}
+    merged = 0
+    for a in rows:
+        today.add(aggregate_totals(a))
+        if a.period == "hour":
+            h = a.period_start.astimezone(tz).hour
+            per_hour[h] = per_hour.get(h, 0) + a.interactions
+        else:
+            merged += a.interactions
+
+    start = day - dt.timedelta(days=BASELINE_DAYS)
+    base = sum_store_days(session, [store.id], start, day - dt.timedelta(days=1)).get(store.id, Totals())
+    figures = figures_model(today, crit_name)
+    baseline = _baseline_figures(base, crit_name)
+    criteria = [
+        CriterionFigure(criterion=c, n=n, met=met, share=today.criterion_share(c))
+        for c, (n, met) in sorted(today.criteria.items())
+    ]
+    return DailySummary(
+        store=store_public(store),
+        date=day,
+        status="ok" if rows else "no_data",
+        figures=figures,
+        previous_7_days=baseline,
+        change=_change(figures, baseline),
+        ratings={str(i + 1): c for i, c in enumerate(today.ratings)},
+        distance_band=distance_band(figures.distance_p50_m, settings.distance_band_edges_m),
+        hours=[HourCell(hour=h, interactions=per_hour.get(h)) for h in range(24)],
+        merged_interactions=merged,
+        criteria=criteria,
+        devices=[device_status(d, now, settings.silent_after_s) for d in store.devices],
+    )
+
+
+def _baseline_figures(base: Totals, crit_name: str) -> Figures:
+    fig = base.figures(crit_name)
+    if base.rows:
+        # Interactions compare per day: the mean over the baseline days that had data.
+        fig["interactions"] = round(base.interactions / base.rows)
+        fig["ratings_n"] = round(base.ratings_n / base.rows)
+    return Figures.model_validate(fig)
+
+
+def _change(today: Figures, base: Figures) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name in FIGURES:
+        a, b = getattr(today, name), getattr(base, name)
+        out[name] = None if a is None or b is None else a - b
+    return out

@@ -1,0 +1,93 @@
+"""`kiosk serve` and `kiosk central ...`: the central server's commands (they may print; they return exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _settings(args: argparse.Namespace):
+    from kiosk.central.manage import central_settings
+
+    return central_settings(db_url=args.db, data_dir=args.data_dir, host=getattr(args, "host", None),
+                            port=getattr(args, "port", None))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the central server (FastAPI) until Ctrl+C."""
+    from kiosk.central.manage import serve
+
+    serve(_settings(args), uds=args.uds)
+    return 0
+
+
+def cmd_central(args: argparse.Namespace) -> int:
+    """Register regions, stores, devices and users."""
+    from kiosk.central import manage
+
+    s = _settings(args)
+    try:
+        if args.action == "add-region":
+            print(manage.add_region(s, args.id, args.name))
+        elif args.action == "add-store":
+            print(manage.add_store(s, args.id, args.region, args.name, args.timezone))
+        elif args.action == "add-device":
+            token = manage.add_device(s, args.id, args.store)
+            print(f"device {args.id} added to store {args.store}; its token (shown once, keep it for [sync] device_token):")
+            print(token)
+        elif args.action == "add-user":
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+            else:
+                password = getpass.getpass(f"password for {args.id}: ")
+                if getpass.getpass("again: ") != password:
+                    print("kiosk central add-user: the two passwords differ", file=sys.stderr)
+                    return 3
+            print(manage.add_user(s, args.id, password, args.role, store_id=args.store, region_ids=args.region or ()))
+    except ValueError as exc:
+        print(f"kiosk central {args.action}: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _common(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--db", default=None, help="postgresql://... (default: SQLite in --data-dir)")
+    sp.add_argument("--data-dir", type=Path, default=None, help="where the default SQLite file lives (default: var)")
+
+
+def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
+    if name == "serve":
+        _common(sp)
+        sp.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+        sp.add_argument("--port", type=int, default=None, help="port (default 8000)")
+        sp.add_argument("--uds", default=None, help="listen on this Unix socket instead of host:port")
+    elif name == "central":
+        sub = sp.add_subparsers(dest="action", required=True)
+        r = sub.add_parser("add-region")
+        r.add_argument("id")
+        r.add_argument("--name", default=None)
+        st = sub.add_parser("add-store")
+        st.add_argument("id")
+        st.add_argument("--region", required=True)
+        st.add_argument("--name", default=None)
+        st.add_argument("--timezone", default="UTC")
+        d = sub.add_parser("add-device")
+        d.add_argument("id")
+        d.add_argument("--store", required=True)
+        u = sub.add_parser("add-user")
+        u.add_argument("id", help="user name")
+        u.add_argument("--role", required=True, choices=["admin", "regional", "manager"])
+        u.add_argument("--store", default=None, help="the store a manager manages")
+        u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
+        u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        for p in (r, st, d, u):
+            _common(p)
+
+
+CENTRAL_COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "serve": (cmd_serve, "run the central server (dashboards, ingest API)"),
+    "central": (cmd_central, "register regions, stores, devices (prints the token once) and users"),
+}
