@@ -197,29 +197,31 @@ def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: 
     if not pts:
         return None
     K, R, t = camera.K, camera.R, camera.t
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    obs = [(u * camera.width_px, v * camera.height_px, off) for u, v, off in pts]
-    weights = np.ones(len(obs))
+    uv = np.array([(u * camera.width_px, v * camera.height_px) for u, v, _ in pts])
+    off = np.array([o for _, _, o in pts])
+    # (pixel - c) * (R2 . X + t2) - f * (R_row . X + t_row) = 0 with X = (x, y, 0) + height * off
+    rows, rhs = [], []
+    for axis in (0, 1):
+        coef = uv[:, axis] - K[axis, 2]
+        g = coef[:, None] * R[2] - K[axis, axis] * R[axis]
+        rows.append(np.column_stack((g[:, 0], g[:, 1], np.einsum("ij,ij->i", g, off))))
+        rhs.append(-(coef * t[2] - K[axis, axis] * t[axis]))
+    A0, b0 = np.vstack(rows), np.concatenate(rhs)
+    prior_w = keypoint_sigma_px / height_sd_m
+    weights = np.ones(len(pts))
     sol = None
+    prior = np.diag([0.0, 0.0, prior_w**2])
     for _ in range(2):
-        A, b = [], []
-        for (u, v, off), w in zip(obs, weights):
-            for coef, f, row in ((u - cx, fx, 0), (v - cy, fy, 1)):
-                # (pixel - c) * (R2 . X + t2) - f * (R_row . X + t_row) = 0 with X = (x, y, 0) + height * off
-                g = coef * R[2] - f * R[row]
-                A.append(w * np.array([g[0], g[1], g @ off]))
-                b.append(-w * (coef * t[2] - f * t[row]))
-        prior_w = keypoint_sigma_px / height_sd_m
-        A.append(np.array([0.0, 0.0, prior_w]))
-        b.append(prior_w * mean_height_m)
-        sol, *_ = np.linalg.lstsq(np.asarray(A), np.asarray(b), rcond=None)
-        world = np.array([[sol[0], sol[1], 0.0] + sol[2] * off for _, _, off in obs])
-        depths = world @ R[2] + t[2]
+        w = np.tile(weights, 2)
+        Aw, bw = A0 * w[:, None], b0 * w
+        # Normal equations of the 3-unknown least squares (the height prior adds to the last diagonal term).
+        sol = np.linalg.solve(Aw.T @ Aw + prior, Aw.T @ bw + np.array([0.0, 0.0, prior_w**2 * mean_height_m]))
+        depths = (sol[2] * off) @ R[2] + (sol[0] * R[2, 0] + sol[1] * R[2, 1] + t[2])
         if np.any(depths <= 0):
             return None
         weights = 1.0 / depths
     assert sol is not None
-    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(obs))
+    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(pts))
 
 
 def heading_from_yaw(camera: CameraModel, floor_xy: tuple[float, float], yaw_deg: float) -> float:

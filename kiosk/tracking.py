@@ -143,15 +143,16 @@ class FloorTracker:
         fix = locate_person(self._camera, obs.keypoints, **kw)
         if fix is None:
             return None
-        head = body = None
-        for _ in range(2):
-            pos = fix.position_m
-            head = heading_from_yaw(self._camera, pos, obs.head.yaw_deg) if obs.head is not None else None
-            body = heading_from_yaw(self._camera, pos, obs.torso_yaw_deg) if obs.torso_yaw_deg is not None else None
-            if body is None:
-                break
+        head, body = self._headings_at(obs, fix.position_m)
+        if body is not None:
             fix = locate_person(self._camera, obs.keypoints, body_heading_rad=body, head_heading_rad=head, **kw) or fix
+            head, body = self._headings_at(obs, fix.position_m)  # the ray to the camera moved with the person
         return fix.position_m, head, body
+
+    def _headings_at(self, obs: Observation, pos: tuple[float, float]) -> tuple[float | None, float | None]:
+        head = heading_from_yaw(self._camera, pos, obs.head.yaw_deg) if obs.head is not None else None
+        body = heading_from_yaw(self._camera, pos, obs.torso_yaw_deg) if obs.torso_yaw_deg is not None else None
+        return head, body
 
     def _smooth(self, tid: int, t: float, head: float | None, body: float | None) -> tuple[float | None, float | None]:
         window = self._ts.heading_window_s
