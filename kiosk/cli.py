@@ -54,28 +54,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on embedded defaults: every shipped scene measured and scored against the store's rubric."""
-    from kiosk.report import interactions_table
-    from kiosk.rubrics import load_rubric, overall_score, score_interaction
-    from kiosk.simulate import load_scene, run_scene
+    """The whole story on one machine: central server, three stores' terminals, sync, summaries, dashboard."""
+    from kiosk.demo import run_demo
 
-    settings = _settings(args)
-    rubric = load_rubric(_rubric_path(settings))
-    scenes = sorted((ROOT / "scenes").glob("*.toml"))
-    print(f"Rubric: {rubric.name} (v{rubric.version}); {len(scenes)} scripted counter scenes\n")
-    total = []
-    for i, path in enumerate(scenes, 1):
-        scene = load_scene(path)
-        result = run_scene(scene, settings)
-        scored = [x.with_scores(score_interaction(rubric, x)) for x in result.interactions]
-        total += scored
-        print(f"[{i}/{len(scenes)}] {scene.name} - {scene.description}")
-        print(interactions_table(scored, lambda x: overall_score(rubric, x.rubric_scores)))
-        print()
-    scores = [s for s in (overall_score(rubric, x.rubric_scores) for x in total) if s is not None]
-    print(f"{len(total)} interactions, {sum(x.greeted for x in total)} greeted, "
-          f"{sum(x.abandoned for x in total)} abandoned; mean rubric score {sum(scores) / max(len(scores), 1):.2f}")
+    run_demo(args.workdir, wait=not args.no_wait, port=args.port, real_people=_real_people_runner(args))
     return 0
+
+
+def _real_people_runner(args: argparse.Namespace):
+    """Composed real-people scenes through MediaPipe, when the composer and its media are installed."""
+    if args.scripted_only:
+        return None
+    try:
+        from kiosk.vision.compose_demo import real_people_interactions
+    except ImportError:
+        return None
+    return real_people_interactions
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -162,7 +156,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "sync": (cmd_sync, "aggregate closed days and send them to the central server"),
     "run": (cmd_run, "the counter terminal app (rating screen, notice, staff screen)"),
     "simulate": (cmd_simulate, "simulate a scripted scene (SCENE.toml) and measure it"),
-    "demo": (cmd_demo, "measure and score every shipped scene"),
+    "demo": (cmd_demo, "the whole story: central server, three stores' terminals, sync, summaries, dashboard"),
 }
 
 
@@ -192,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         elif name == "calibrate":
             sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
+        elif name == "demo":
+            sp.add_argument("--workdir", type=Path, default=Path("var/demo"), help="emptied and refilled by the demo")
+            sp.add_argument("--port", type=int, default=None, help="central server port (default: a free one)")
+            sp.add_argument("--no-wait", action="store_true", help="stop after printing instead of serving the dashboard")
+            sp.add_argument("--scripted-only", action="store_true", help="skip the real-people (MediaPipe) scenes")
         elif name == "run":
             sp.add_argument("--source", default=None,
                             help="camera index, 'picamera' or a video file (default: device.camera_source); "

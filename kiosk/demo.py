@@ -1,0 +1,261 @@
+"""`kiosk demo`: the whole story on one machine, on embedded defaults.
+
+1. starts the central server (SQLite, a free loopback port) in its own process;
+2. registers a region with three stores, their devices (tokens) and the demo logins;
+3. runs each store's terminal: the measuring pipeline over a different mix of counter scenes (scripted scenes
+   through the camera model, and where available a scene composed from real people run through MediaPipe),
+   a customer rating after most services, everything stored in the terminal's own SQLite;
+4. aggregates the day with small groups suppressed and syncs it through the real ingest API;
+5. prints each store's daily summary and the regional comparison as the dashboard computes them;
+6. leaves the dashboard running with its URL and logins until Ctrl+C (unless ``wait=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import requests
+
+from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.rubrics import Rubric, load_rubric, score_interaction, within_target
+from kiosk.service.interaction import Interaction
+from kiosk.simulate import load_scene, run_scene
+from kiosk.store import Store
+from kiosk.sync import fill_outbox, sync_once
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "north"
+PASSWORD = "demo-password"
+
+
+@dataclass(frozen=True)
+class StorePlan:
+    """One demo branch: its rubric, the scenes of its day (scene file, hour of day) and its customers' mood."""
+
+    store_id: str
+    name: str
+    rubric: str
+    day: tuple[tuple[str, int], ...]
+    mood: int  # added to every rating before clamping to 1..4: how forgiving this branch's customers are
+    composed: str | None = None
+
+
+PLANS = (
+    StorePlan("north-retail", "Retail, Market Street", "retail_shop.toml", mood=0, composed="prompt_service.toml", day=(
+        ("01_served_promptly.toml", 9), ("05_track_lost.toml", 10), ("09_looking_at_screen.toml", 11),
+        ("02_queue_of_three.toml", 12), ("12_busy_noisy.toml", 12), ("06_two_staff.toml", 12),
+        ("11_passer_by.toml", 14), ("10_leaning_close.toml", 16), ("01_served_promptly.toml", 17))),
+    StorePlan("north-bank", "Bank branch, Station Square", "bank_branch.toml", mood=-1, composed="abandoned.toml", day=(
+        ("02_queue_of_three.toml", 9), ("03_abandoned_unserved.toml", 10), ("07_staff_chatting.toml", 11),
+        ("04_greeted_not_served.toml", 12), ("12_busy_noisy.toml", 13), ("02_queue_of_three.toml", 13),
+        ("08_missing_keypoints.toml", 15), ("07_staff_chatting.toml", 16))),
+    StorePlan("north-mall", "Mall kiosk", "default.toml", mood=0, composed="late_greeting_after_chat.toml", day=(
+        ("06_two_staff.toml", 10), ("01_served_promptly.toml", 11), ("12_busy_noisy.toml", 12),
+        ("03_abandoned_unserved.toml", 14), ("09_looking_at_screen.toml", 15), ("05_track_lost.toml", 18))),
+)
+
+
+@dataclass
+class TerminalDay:
+    """What one terminal measured and stored for the demo day (the numbers the dashboard must match)."""
+
+    store_id: str
+    interactions: list[Interaction] = field(default_factory=list)
+    ratings: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0, 3: 0, 4: 0})
+    batches_sent: int = 0
+
+    @property
+    def greeted(self) -> int:
+        return sum(x.greeted for x in self.interactions)
+
+    @property
+    def abandoned(self) -> int:
+        return sum(x.abandoned for x in self.interactions)
+
+    def median(self, name: str) -> float | None:
+        vals = [getattr(x, name) for x in self.interactions if getattr(x, name) is not None]
+        return statistics.median(vals) if vals else None
+
+
+def rating_for(x: Interaction, mood: int, rng: np.random.Generator) -> int | None:
+    """A customer's tap after service: most tap, faster service pleases more. Abandoned customers left."""
+    if x.abandoned or x.left_at is None or rng.random() > 0.85:
+        return None
+    wait = x.wait_s or 0.0
+    base = 4 if wait <= 15 else 3 if wait <= 45 else 2 if wait <= 90 else 1
+    return int(min(4, max(1, base + mood + rng.choice([-1, 0, 0, 0, 1]))))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(workdir: Path, port: int) -> subprocess.Popen:
+    """The central server in its own process, as in production; returns once it answers."""
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the central server stopped at start: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
+
+
+def register(workdir: Path) -> dict[str, str]:
+    """Region, stores, devices (token per device) and the demo users; returns store id -> device token."""
+    from kiosk.central import manage
+
+    cs = manage.central_settings(data_dir=workdir / "central")
+    manage.add_region(cs, REGION, "North region")
+    tokens = {}
+    for plan in PLANS:
+        manage.add_store(cs, plan.store_id, REGION, plan.name)
+        tokens[plan.store_id] = manage.add_device(cs, f"{plan.store_id}-counter-1", plan.store_id)
+        manage.add_user(cs, f"manager-{plan.store_id.split('-')[1]}", PASSWORD, "manager", store_id=plan.store_id)
+    manage.add_user(cs, "regional", PASSWORD, "regional", region_ids=[REGION])
+    manage.add_user(cs, "admin", PASSWORD, "admin")
+    return tokens
+
+
+def run_terminal(plan: StorePlan, day: date, workdir: Path, url: str, token: str,
+                 real_people: Callable[[str, Settings], list[Interaction]] | None) -> TerminalDay:
+    """One store's terminal over the demo day: measure, score, rate, store, aggregate, sync."""
+    settings = Settings(store=StoreSettings(data_dir=workdir / f"terminal-{plan.store_id}", store_id=plan.store_id,
+                                            device_id=f"{plan.store_id}-counter-1", rubric=Path("rubrics") / plan.rubric),
+                        sync=SyncSettings(server_url=url, device_token=token, max_retries=2, backoff_s=0.2))
+    rubric = load_rubric(ROOT / "rubrics" / plan.rubric)
+    rng = np.random.default_rng(abs(hash(plan.store_id)) % 2**32)
+    result = TerminalDay(plan.store_id)
+    runs: list[tuple[int, list[Interaction]]] = []
+    for i, (scene_file, hour) in enumerate(plan.day):
+        scene = load_scene(ROOT / "scenes" / scene_file)
+        scene = scene.model_copy(update={"seed": scene.seed + 1000 * (i + 1)})  # each run its own noise
+        runs.append((hour, run_scene(scene, settings).interactions))
+    if real_people is not None and plan.composed:
+        runs.append((19, real_people(plan.composed, settings)))
+    day_start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    with Store.in_data_dir(settings.store.data_dir) as store:
+        for hour, interactions in runs:
+            for x in interactions:
+                end_t = max(t for t in (x.arrived_at, x.greeted_at, x.service_started_at, x.left_at) if t is not None)
+                scored = x.with_scores(score_interaction(rubric, x)).with_rating(rating_for(x, plan.mood, rng))
+                store.add_interaction(scored, day_start + timedelta(hours=hour, seconds=end_t),
+                                      within_target(rubric, x))
+                result.interactions.append(scored)
+                if scored.rating is not None:
+                    result.ratings[scored.rating] += 1
+        fill_outbox(store, settings, now=day_start + timedelta(days=1), grace=timedelta(0))
+        report = sync_once(store, settings)
+        result.batches_sent = report.sent
+    return result
+
+
+def fetch_reports(url: str, day: date) -> tuple[dict[str, dict], dict]:
+    """Sign in as the regional user and read what the dashboard shows: each daily summary and the comparison."""
+    with requests.Session() as http:
+        http.post(f"{url}/api/v1/login", json={"username": "regional", "password": PASSWORD}, timeout=10).raise_for_status()
+        daily = {}
+        for plan in PLANS:
+            r = http.get(f"{url}/api/v1/stores/{plan.store_id}/daily", params={"date": day.isoformat()}, timeout=30)
+            r.raise_for_status()
+            daily[plan.store_id] = r.json()
+        r = http.get(f"{url}/api/v1/regions/{REGION}/compare", params={"from": day.isoformat(), "to": day.isoformat()},
+                     timeout=30)
+        r.raise_for_status()
+        return daily, r.json()
+
+
+def _f(v: object, fmt: str = "{:.2f}") -> str:
+    return "-" if v is None else fmt.format(v) if isinstance(v, float) else str(v)
+
+
+def summary_text(plan: StorePlan, terminal: TerminalDay, daily: dict) -> str:
+    fig = daily["figures"]
+    lines = [f"{plan.name} ({plan.store_id}), {daily['date']}: {daily['status']}",
+             f"  interactions {_f(fig['interactions'])} (terminal measured {len(terminal.interactions)}), "
+             f"greeted {_f(fig['greeted_share'], '{:.0%}')}, abandoned {_f(fig['abandoned_share'], '{:.0%}')}, "
+             f"greeted within target {_f(fig['greeted_within_target_share'], '{:.0%}')}",
+             f"  greeting p50/p90 {_f(fig['greeting_p50_s'], '{:.1f}')}/{_f(fig['greeting_p90_s'], '{:.1f}')} s, "
+             f"wait p50/p90 {_f(fig['wait_p50_s'], '{:.1f}')}/{_f(fig['wait_p90_s'], '{:.1f}')} s, "
+             f"mutual facing {_f(fig['eye_contact_ratio'])}, distance p50 {_f(fig['distance_p50_m'])} m "
+             f"({daily.get('distance_band') or '-'})",
+             f"  ratings (1-4): {daily['ratings']}, mean {_f(fig['rating_mean'])}; "
+             f"criteria met: " + ", ".join(f"{c['criterion']} {_f(c['share'], '{:.0%}')}"
+                                            for c in daily.get("criteria", []))]
+    return "\n".join(lines)
+
+
+def comparison_text(compare: dict) -> str:
+    rows = [f"  {'rank':>4}  {'store':<14} {'n':>4} {'greeted':>8} {'wait p90 s':>10} {'facing':>7} {'rating':>7}"]
+    for row in compare["stores"]:
+        f = row["figures"]
+        rows.append(f"  {_f(row['rank']):>4}  {row['store']['id']:<14} {_f(f['interactions']):>4} "
+                    f"{_f(f['greeted_share'], '{:.0%}'):>8} {_f(f['wait_p90_s'], '{:.1f}'):>10} "
+                    f"{_f(f['eye_contact_ratio']):>7} {_f(f['rating_mean']):>7}"
+                    + (f"  outlier: {', '.join(row['outliers'])}" if row["outliers"] else ""))
+    return "\n".join(rows)
+
+
+def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
+             real_people: Callable[[str, Settings], list[Interaction]] | None = None,
+             say: Callable[[str], None] = print) -> tuple[dict[str, TerminalDay], dict[str, dict], dict]:
+    """Run the demo in ``workdir`` (emptied first). Returns what the terminals measured and what the dashboard shows."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    day = datetime.now(timezone.utc).date() - timedelta(days=1)
+    say(f"[1/5] central server (SQLite in {workdir / 'central'}) starting on {url}")
+    server = start_server(workdir, port)
+    try:
+        say(f"[2/5] region '{REGION}' with {len(PLANS)} stores, their devices and the demo logins registered")
+        tokens = register(workdir)
+        terminals = {}
+        for i, plan in enumerate(PLANS, 1):
+            say(f"[3/5] terminal {i}/{len(PLANS)}: {plan.name} - measuring {len(plan.day)} scripted scenes"
+                + (f" and the real-people scene '{plan.composed}'" if real_people and plan.composed else ""))
+            terminals[plan.store_id] = run_terminal(plan, day, workdir, url, tokens[plan.store_id], real_people)
+            t = terminals[plan.store_id]
+            say(f"      {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings stored; "
+                f"{t.batches_sent} aggregate batch(es) synced")
+        say("[4/5] reading the dashboard's numbers")
+        daily, compare = fetch_reports(url, day)
+        say("[5/5] daily summaries and the regional comparison\n")
+        for plan in PLANS:
+            say(summary_text(plan, terminals[plan.store_id], daily[plan.store_id]) + "\n")
+        say(f"Region {REGION}, {day}:\n" + comparison_text(compare) + "\n")
+        if wait:
+            say(f"Dashboard: {url}/  (logins, password '{PASSWORD}': regional, admin, "
+                + ", ".join(f"manager-{p.store_id.split('-')[1]}" for p in PLANS) + ")\nCtrl+C stops it.")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                say("\nstopping")
+        return terminals, daily, compare
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()

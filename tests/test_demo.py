@@ -1,0 +1,44 @@
+"""The demo, headless: what the dashboard shows is what the terminals measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.demo import PLANS, run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    lines: list[str] = []
+    terminals, daily, compare = run_demo(tmp_path_factory.mktemp("demo") / "work", wait=False, say=lines.append)
+    return terminals, daily, compare, "\n".join(lines)
+
+
+def test_every_store_reports_the_interactions_its_terminal_measured(demo):
+    terminals, daily, _, _ = demo
+    for plan in PLANS:
+        t, fig = terminals[plan.store_id], daily[plan.store_id]["figures"]
+        assert daily[plan.store_id]["status"] == "ok"
+        assert fig["interactions"] == len(t.interactions) > 0
+        assert fig["greeted_share"] == pytest.approx(t.greeted / len(t.interactions))
+        assert fig["abandoned_share"] == pytest.approx(t.abandoned / len(t.interactions))
+
+
+def test_ratings_on_the_dashboard_are_the_taps_the_terminals_stored(demo):
+    terminals, daily, _, _ = demo
+    for plan in PLANS:
+        stored = terminals[plan.store_id].ratings
+        assert daily[plan.store_id]["ratings"] == {str(k): v for k, v in stored.items()}
+
+
+def test_stores_differ_as_their_scene_mixes_do(demo):
+    terminals, daily, _, _ = demo
+    bank, retail = daily["north-bank"]["figures"], daily["north-retail"]["figures"]
+    assert bank["wait_p50_s"] > retail["wait_p50_s"]
+    assert terminals["north-bank"].median("wait_s") > terminals["north-retail"].median("wait_s")
+
+
+def test_regional_comparison_lists_all_three_stores(demo):
+    _, _, compare, text = demo
+    assert sorted(r["store"]["id"] for r in compare["stores"]) == sorted(p.store_id for p in PLANS)
+    assert "[5/5]" in text and "Region north" in text
