@@ -79,8 +79,8 @@ class FloorPoint(_Section):
 class CameraSettings(_Section):
     """Intrinsics and calibration of the counter camera."""
 
-    width_px: int = Field(640, ge=160, le=4096)
-    height_px: int = Field(480, ge=120, le=4096)
+    width_px: int = Field(640, ge=160, le=4096, description="Width the frames are analysed at (the source resizes to it).")
+    height_px: int = Field(480, ge=120, le=4096, description="Height the frames are analysed at.")
     hfov_deg: float = Field(102.0, gt=20, lt=170, description="Horizontal field of view (Camera Module 3 Wide: 102).")
     height_m: float = Field(2.0, gt=0.5, le=5, description="Camera height above the floor (DESIGN §1: 1.8-2.2).")
     floor_points: list[FloorPoint] = Field(default_factory=list, description="Four or more tape marks; empty until calibrated.")
@@ -110,8 +110,8 @@ class VisionSettings(_Section):
     max_fps: float = Field(10.0, gt=0, le=60, description="Frames analysed per second of video; the rest are skipped undecoded.")
     full_frame: bool = Field(True, description="Also search the whole frame, not only the zone crops.")
     zone_crops: bool = Field(True, description="Search each zone's image region separately (keeps close people apart).")
-    max_poses_per_region: int = Field(3, ge=1, le=10)
-    min_detection_confidence: float = Field(0.5, ge=0, le=1)
+    max_poses_per_region: int = Field(3, ge=1, le=10, description="People the multi-person model looks for in one region.")
+    min_detection_confidence: float = Field(0.5, ge=0, le=1, description="MediaPipe's person detection threshold.")
     person_height_m: float = Field(2.0, gt=1, le=3, description="How far above a zone's floor its crop reaches.")
 
 
@@ -123,8 +123,8 @@ class PrivacySettings(_Section):
 class StoreSettings(_Section):
     data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
     max_db_mb: float = Field(512.0, gt=1, le=100000, description="Cap on the database size, so it can never fill the SD card.")
-    store_id: str = Field("demo-store", min_length=1, max_length=64)
-    device_id: str = Field("demo-device", min_length=1, max_length=64)
+    store_id: str = Field("demo-store", min_length=1, max_length=64, description="The store as registered on the central server.")
+    device_id: str = Field("demo-device", min_length=1, max_length=64, description="This terminal as registered (`kiosk central add-device`).")
     rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
 
 
@@ -132,8 +132,8 @@ class SyncSettings(_Section):
     server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    max_retries: int = Field(5, ge=0, le=50)
+    timeout_s: float = Field(10.0, gt=0, le=300, description="Connect and read timeout of one request.")
+    max_retries: int = Field(5, ge=0, le=50, description="Retries of one request (backoff between) before the batch waits for the next round.")
     backoff_s: float = Field(1.0, ge=0, le=600, description="Base of the exponential backoff between retries.")
     interval_s: float = Field(300.0, gt=0, le=86400, description="Background sync period.")
     batch_size: int = Field(200, ge=1, le=10000, description="Aggregates per POST.")
