@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from kiosk.central import db
-from kiosk.central.api.routes import auth, ingest, pages, reports
+from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
 from kiosk.central.settings import CentralSettings
@@ -44,7 +44,7 @@ def create_app(
         settings: the validated settings (database, limits, thresholds).
         engine: an engine to use instead of one made from ``settings`` (tests share one across apps).
         clock: returns the current aware UTC time (tests pin it to make "today" and "silent" deterministic).
-        rate_clock: monotonic seconds for the ingest rate limiter (tests step it instead of sleeping).
+        rate_clock: monotonic seconds for the ingest and heartbeat rate limiter (tests step it instead of sleeping).
     Returns:
         The FastAPI app, its schema migrated to the newest revision.
     """
@@ -71,14 +71,14 @@ def create_app(
     app.state.sessionmaker = db.session_factory(engine)
     app.state.clock = clock
     app.state.rate_limiter = RateLimiter(settings.ingest_per_minute, settings.ingest_burst, *([rate_clock] if rate_clock else []))
-    # SQLite has one writer at a time: serialising ingest here turns lock waits into an orderly queue.
+    # SQLite has one writer at a time: serialising ingest and heartbeats here turns lock waits into an orderly queue.
     app.state.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, _readable_422)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
-    for router in (ingest.router, auth.router, reports.router):
+    for router in (ingest.router, heartbeat.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
 from kiosk.central.security import hash_password, new_token, token_hash, verify_password
+from kiosk.heartbeat import HeartbeatPayload
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # deps.ID_PATTERN
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -86,6 +87,40 @@ def device_by_token(session: Session, token: str) -> m.Device | None:
     if device is None or device.revoked_at is not None:
         return None
     return device
+
+
+def record_heartbeat(session: Session, device: m.Device, beat: HeartbeatPayload, now: dt.datetime) -> None:
+    """Store ``beat`` as ``device``'s latest heartbeat, received at ``now`` (the server's clock, aware).
+
+    The server's ``now`` is what makes a device ok or stale: the terminal's ``sent_at`` is kept beside it only to
+    show how far the terminal's clock is off. ``beat.device_id`` must already be checked against the token's
+    device (the route answers 403 otherwise).
+
+    Raises:
+        ValueError: ``beat.version`` holds control characters (it is shown on pages; PostgreSQL refuses NUL).
+    """
+    if not beat.version.isprintable():
+        raise ValueError(f"version {beat.version!r} must be printable text")
+    device.last_heartbeat_at = now
+    device.heartbeat_sent_at = _utc_or_none(beat.sent_at)
+    device.software_version = beat.version
+    device.outbox_pending = beat.outbox_pending
+    device.last_sync_at = _utc_or_none(beat.last_sync_at)
+    device.pipeline_fps = beat.pipeline_fps
+
+
+def _utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` in UTC; None for the far ends of the calendar (year 1 or 9999), which have no UTC equivalent.
+
+    A terminal's clock is reported as it is, however wrong; a value that cannot even be stored still must not
+    turn the beat into an error, because the beat is what says the device is alive.
+    """
+    if value is None:
+        return None
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def create_user(

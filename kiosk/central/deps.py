@@ -128,16 +128,32 @@ def current_device(
     return device
 
 
-def rate_limited_device(request: Request, device: Annotated[m.Device, Depends(current_device)]) -> m.Device:
-    """The device, once its token bucket allows another request; 429 with Retry-After otherwise."""
-    wait_s = request.app.state.rate_limiter.allow(device.id)
+def _take_token(request: Request, key: str, device: m.Device) -> None:
+    wait_s = request.app.state.rate_limiter.allow(key)
     if wait_s > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"device {device.id!r} is sending too often; retry in {wait_s:.1f} s",
             headers={"Retry-After": str(max(1, round(wait_s + 0.5)))},
         )
+
+
+def rate_limited_device(request: Request, device: Annotated[m.Device, Depends(current_device)]) -> m.Device:
+    """The device, once its token bucket allows another request; 429 with Retry-After otherwise."""
+    _take_token(request, device.id, device)
+    return device
+
+
+def heartbeat_device(request: Request, device: Annotated[m.Device, Depends(current_device)]) -> m.Device:
+    """The device, once its heartbeat bucket allows another beat; 429 with Retry-After otherwise.
+
+    Same rate as ingest, in a bucket of its own: a terminal catching up on its outbox sends batches as fast as it
+    may, and its heartbeat (never retried) must not be refused for that. The key holds a space, which no device
+    id can (ID_PATTERN), so it cannot be another device's ingest bucket.
+    """
+    _take_token(request, f"{device.id} heartbeat", device)
     return device
 
 
 CurrentDevice = Annotated[m.Device, Depends(rate_limited_device)]
+HeartbeatDevice = Annotated[m.Device, Depends(heartbeat_device)]

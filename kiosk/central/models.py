@@ -98,8 +98,17 @@ class Device(Base):
     # SHA-256 of the bearer token: tokens are 256-bit random, so a fast hash is enough and lookup is by equality.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
+    # The server's receive time of the device's last applied sync batch (kiosk.central.ingest).
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The last heartbeat (kiosk.heartbeat): received on the server's clock, since a terminal's clock may be wrong;
+    # the rest is what the terminal reported, its own clock included, so the two clocks can be compared.
+    last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    heartbeat_sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    software_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    outbox_pending: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    pipeline_fps: Mapped[float | None] = mapped_column(Float, default=None)
     store: Mapped[Store] = relationship(back_populates="devices")
 
 

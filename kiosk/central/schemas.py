@@ -53,8 +53,16 @@ class RegionPublic(_Out):
 
 class DeviceStatus(_Out):
     id: str
-    last_seen_at: dt.datetime | None
+    last_seen_at: dt.datetime | None = Field(description="When the server applied the device's last sync batch.")
     silent: bool = Field(description="No sync for longer than the server's silent_after_s (or never).")
+    last_heartbeat_at: dt.datetime | None = Field(description="When the server received the device's last heartbeat.")
+    status: Literal["never", "ok", "stale"] = Field(
+        description="Heartbeat state: never sent one, ok, or stale (no heartbeat for over heartbeat_stale_after_s).")
+    software_version: str | None = Field(description="The terminal software's version, from its last heartbeat.")
+    outbox_pending: int | None = Field(description="Sync batches waiting on the terminal at its last heartbeat.")
+    pipeline_fps: float | None = Field(description="Frames analysed per second at the last heartbeat.")
+    clock_offset_s: float | None = Field(
+        description="Terminal clock minus server clock at the last heartbeat (s, request travel time included).")
 
 
 class StorePublic(_Out):
@@ -68,6 +76,12 @@ class BatchAck(BaseModel):
     batch_id: str
     accepted: int = Field(description="Aggregates applied by this request; 0 for a batch already applied.")
     duplicate: bool
+
+
+class HeartbeatAck(BaseModel):
+    device_id: str
+    received_at: dt.datetime = Field(
+        description="The server's clock when the beat arrived (UTC): the terminal compares it with its own sent_at.")
 
 
 class HourCell(BaseModel):
@@ -114,13 +128,14 @@ class CompareRow(BaseModel):
     criteria: dict[str, float | None]
     outliers: list[str] = Field(description="Figures on which this store lies far from the region's median.")
     silent_devices: list[str]
+    stale_devices: list[str] = Field(description="Devices whose last heartbeat is older than heartbeat_stale_after_s.")
     devices: int
     weekly: list[WeekPoint]
 
 
 class Alert(BaseModel):
     store_id: str
-    kind: Literal["low_ratings", "p90_wait", "silent_device", "no_device"]
+    kind: Literal["low_ratings", "p90_wait", "silent_device", "stale_device", "no_device"]
     value: float | None
     threshold: float | None
     message: str

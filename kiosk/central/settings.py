@@ -47,6 +47,11 @@ class CentralSettings(BaseModel):
     silent_after_s: int = Field(
         26 * 3600, ge=600, le=90 * 86_400, description="A device that has not synced for this long is shown as silent."
     )
+    heartbeat_stale_after_s: int = Field(
+        900, ge=60, le=7 * 86_400,
+        description="A device whose last heartbeat arrived longer ago than this is shown as stale (terminals beat "
+                    "every device.heartbeat_interval_s, 300 by default, so the default allows two missed beats).",
+    )
     greeting_target_criterion: str = Field(
         "greeting_prompt", min_length=1, max_length=64,
         description="Rubric criterion whose met share is 'greeted within target' (rubrics/*.toml: greeting_prompt).",

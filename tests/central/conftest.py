@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,6 +25,7 @@ from kiosk.central.settings import CentralSettings
 
 from . import pg
 from .helpers import NOW, Org, seed_org
+from .live import LiveServer
 
 _counter = itertools.count()
 
@@ -124,32 +122,6 @@ def org(app: FastAPI) -> Org:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
-
-
-class LiveServer:
-    """uvicorn serving ``app`` on a free loopback port in a thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.port = pg.free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_migrating_twice_is_a_no_op(settings: CentralSettings) -> None:
         version = MigrationContext.configure(conn).get_current_revision()
         tables = set(inspect(conn).get_table_names())
     engine.dispose()
-    assert version == "0001"
+    assert version == "0002"
     assert {"aggregates", "store_days", "devices", "users"} <= tables
 
 
@@ -59,3 +59,21 @@ def test_postgresql_aggregates_get_a_partition_per_month(client, org, backend, a
     with app.state.engine.connect() as conn:
         counts = dict(conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM aggregates GROUP BY 1")).all())
     assert counts == {"aggregates_2025_01": 1, "aggregates_2025_02": 1}
+
+
+def test_downgrading_the_heartbeat_keeps_devices_and_their_aggregates(client, org, app) -> None:  # type: ignore[no-untyped-def]
+    # A batch rebuild of ``devices`` on SQLite would DROP it, deleting every batch and aggregate by cascade.
+    import datetime as dt
+
+    from alembic import command
+
+    from .helpers import aggregate, auth, batch, hour
+
+    rows = [aggregate("n1", "d-n1", hour(dt.date(2025, 3, 10), 9))]
+    assert client.post("/api/v1/aggregates", json=batch("d-n1", rows), headers=auth(org.tokens["d-n1"])).status_code == 200
+    command.downgrade(db.alembic_config(app.state.engine), "0001")
+    with app.state.engine.connect() as conn:
+        counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("devices", "batches", "aggregates")]
+        columns = {c["name"] for c in inspect(conn).get_columns("devices")}
+    assert counts == [4, 1, 1]
+    assert "last_heartbeat_at" not in columns

@@ -71,3 +71,17 @@ def test_no_cdn_backed_api_docs_page(client: TestClient) -> None:
 def test_static_stylesheet_is_served(client: TestClient) -> None:
     r = client.get("/static/app.css")
     assert r.status_code == 200 and "text/css" in r.headers["content-type"]
+
+
+@pytest.mark.parametrize("case, seconds, shown", [
+    ("unknown", None, "—"),
+    ("in step", 0.4, "+0 s"),
+    ("behind by seconds", -42.0, "-42 s"),
+    ("ahead by minutes", 300.0, "+5 min"),
+    ("behind by hours", -7200.0, "-2 h"),
+    ("booted at 1970", -20_157 * 86_400.0, "-20,157 days"),
+])
+def test_clock_offset_reads_in_a_fitting_unit(case: str, seconds: float | None, shown: str) -> None:
+    from kiosk.central.api.routes.pages import fmt_offset
+
+    assert fmt_offset(seconds) == shown

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
 from kiosk.central.schemas import DeviceStatus, Figures, StorePublic
+from kiosk.central.settings import CentralSettings
 from kiosk.central.totals import Totals, totals_columns, totals_from_columns
+from kiosk.heartbeat import device_status as heartbeat_state
 
 MAX_RANGE_DAYS = 366
 
@@ -21,10 +23,23 @@ def store_public(store: m.Store) -> StorePublic:
     return StorePublic(id=store.id, name=store.name, region_id=store.region_id, timezone=store.timezone)
 
 
-def device_status(device: m.Device, now: dt.datetime, silent_after_s: int) -> DeviceStatus:
+def device_status(device: m.Device, now: dt.datetime, settings: CentralSettings) -> DeviceStatus:
+    """What the reports show of a device: silent by its syncs, never/ok/stale by its heartbeats (both on the
+    server's clock, ``now``)."""
     seen = device.last_seen_at
-    silent = seen is None or (now - seen).total_seconds() > silent_after_s
-    return DeviceStatus(id=device.id, last_seen_at=seen, silent=silent)
+    silent = seen is None or (now - seen).total_seconds() > settings.silent_after_s
+    beat, sent = device.last_heartbeat_at, device.heartbeat_sent_at
+    return DeviceStatus(
+        id=device.id,
+        last_seen_at=seen,
+        silent=silent,
+        last_heartbeat_at=beat,
+        status=heartbeat_state(beat, now, dt.timedelta(seconds=settings.heartbeat_stale_after_s)),
+        software_version=device.software_version,
+        outbox_pending=device.outbox_pending,
+        pipeline_fps=device.pipeline_fps,
+        clock_offset_s=None if beat is None or sent is None else (sent - beat).total_seconds(),
+    )
 
 
 def figures_model(t: Totals, greeting_criterion: str) -> Figures:

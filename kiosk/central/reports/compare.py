@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from kiosk.central import models as m
 from kiosk.central.reports.common import check_range, device_status, figures_model, store_public, sum_store_days
-from kiosk.central.schemas import Alert, CompareRow, Comparison, RegionPublic, WeekPoint
+from kiosk.central.schemas import Alert, CompareRow, Comparison, DeviceStatus, RegionPublic, WeekPoint
 from kiosk.central.settings import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
@@ -59,9 +59,11 @@ def compare_region(
     criteria = sorted({c for t in totals.values() for c in t.criteria})
 
     rows: list[CompareRow] = []
+    stale: dict[str, list[DeviceStatus]] = {}
     for store in stores:
         t = totals.get(store.id, Totals())
-        devices = [device_status(d, now, settings.silent_after_s) for d in store.devices]
+        devices = [device_status(d, now, settings) for d in store.devices]
+        stale[store.id] = [d for d in devices if d.status == "stale"]
         rows.append(
             CompareRow(
                 store=store_public(store),
@@ -71,6 +73,7 @@ def compare_region(
                 criteria={c: t.criterion_share(c) for c in criteria},
                 outliers=[],
                 silent_devices=[d.id for d in devices if d.silent],
+                stale_devices=[d.id for d in stale[store.id]],
                 devices=len(devices),
                 weekly=[_week_point(ws, w, crit_name) for ws, w in weekly.get(store.id, [])],
             )
@@ -89,7 +92,7 @@ def compare_region(
         figures=list(FIGURES),
         criteria=criteria,
         stores=rows,
-        alerts=_alerts(rows, settings),
+        alerts=_alerts(rows, stale, settings, now),
     )
 
 
@@ -143,7 +146,9 @@ def _flag_outliers(rows: list[CompareRow], z_limit: float) -> None:
                 r.outliers.append(name)
 
 
-def _alerts(rows: list[CompareRow], settings: CentralSettings) -> list[Alert]:
+def _alerts(rows: list[CompareRow], stale: dict[str, list[DeviceStatus]], settings: CentralSettings,
+            now: dt.datetime) -> list[Alert]:
+    """The region's alerts by store id; ``stale`` holds each store's stale devices (value: seconds since the beat)."""
     a = settings.alerts
     out: list[Alert] = []
     for r in sorted(rows, key=lambda r: r.store.id):
@@ -153,6 +158,14 @@ def _alerts(rows: list[CompareRow], settings: CentralSettings) -> list[Alert]:
         for dev in r.silent_devices:
             out.append(Alert(store_id=sid, kind="silent_device", value=None, threshold=settings.silent_after_s / 3600,
                              message=f"{sid}: device {dev} has not synced for over {settings.silent_after_s // 3600} h"))
+        for d in stale.get(sid, []):
+            since = d.last_heartbeat_at
+            if since is None:  # never reached: a device that never sent a heartbeat is "never", not stale
+                continue
+            out.append(Alert(store_id=sid, kind="stale_device", value=(now - since).total_seconds(),
+                             threshold=float(settings.heartbeat_stale_after_s),
+                             message=f"{sid}: device {d.id} has sent no heartbeat since {since:%Y-%m-%d %H:%M} UTC "
+                                     f"(stale after {settings.heartbeat_stale_after_s // 60} min)"))
         low = f.low_rating_share
         if low is not None and (f.ratings_n or 0) >= a.min_ratings and low >= a.low_rating_share:
             out.append(Alert(store_id=sid, kind="low_ratings", value=low, threshold=a.low_rating_share,

@@ -52,13 +52,14 @@ def daily_csv(s: DailySummary) -> str:
 def compare_csv(c: Comparison) -> str:
     """One row per store in the listing's order, every figure and criterion share as a column."""
     header = ["store_id", "store_name", "status", "rank", *c.figures, *[f"criterion:{k}" for k in c.criteria],
-              "outliers", "silent_devices", "date_from", "date_to"]
+              "outliers", "silent_devices", "stale_devices", "date_from", "date_to"]
     rows: list[list[Any]] = [header]
     for r in c.stores:
         rows.append([
             r.store.id, r.store.name, r.status, r.rank,
             *[getattr(r.figures, f) for f in c.figures],
             *[r.criteria.get(k) for k in c.criteria],
-            " ".join(r.outliers), " ".join(r.silent_devices), c.date_from.isoformat(), c.date_to.isoformat(),
+            " ".join(r.outliers), " ".join(r.silent_devices), " ".join(r.stale_devices),
+            c.date_from.isoformat(), c.date_to.isoformat(),
         ])
     return _write(rows)

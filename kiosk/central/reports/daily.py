@@ -76,7 +76,7 @@ def daily_summary(session: Session, store: m.Store, day: dt.date, settings: Cent
         hours=[HourCell(hour=h, interactions=per_hour.get(h)) for h in range(24)],
         merged_interactions=merged,
         criteria=criteria,
-        devices=[device_status(d, now, settings.silent_after_s) for d in store.devices],
+        devices=[device_status(d, now, settings) for d in store.devices],
     )
 
 

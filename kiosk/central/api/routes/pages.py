@@ -80,7 +80,21 @@ def fmt_change(name: str, v: float | None) -> tuple[str, str]:
     return text + " vs 7 days", kind
 
 
-templates.env.globals.update(fmt=fmt, fmt_change=fmt_change, LABELS=LABELS, charts=charts, FIGURES=FIGURES)
+def fmt_offset(seconds: float | None) -> str:
+    """A terminal's clock offset for people: signed, in the largest unit that reads well; '—' when unknown.
+
+    Example: ``fmt_offset(-7200.0)`` is ``"-2 h"``; a terminal that booted at 1970 shows thousands of days.
+    """
+    if seconds is None:
+        return "—"
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if abs(seconds) >= 2 * size:
+            return f"{seconds / size:+,.0f} {unit}"
+    return f"{seconds:+.0f} s"
+
+
+templates.env.globals.update(fmt=fmt, fmt_change=fmt_change, fmt_offset=fmt_offset, LABELS=LABELS, charts=charts,
+                             FIGURES=FIGURES)
 
 
 def _safe_next(url: str | None) -> str:
