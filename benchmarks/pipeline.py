@@ -7,8 +7,8 @@ and regions, and the ratio end-to-end / inference alone (how much the wrapping c
 Run: `.venv/bin/python benchmarks/pipeline.py [--video FILE] [--frames 100] [--size 640x480]
 [--crops none|zones|both] [--backend auto|tasks|legacy] [--max-poses 4]`.
 
-Later stages (tracking, episodes) add themselves to ``STAGES`` in :func:`run_end_to_end` with
-``with timers.stage("tracking"): ...``; the report prints every stage it finds.
+On vtest, tracking (floor placement + norfair) and episodes run too, with the calibration in
+tests/data/vtest_calibration.toml; the report prints every stage it finds.
 """
 
 from __future__ import annotations
@@ -35,6 +35,22 @@ from kiosk.vision.pose import PoseEstimator, PoseOptions
 from kiosk.vision.source import FrameSource, VideoFileSource
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+# A plausible calibration of vtest's courtyard, so tracking and episodes run on real detections.
+VTEST_CALIBRATION = ROOT / "tests" / "data" / "vtest_calibration.toml"
+
+
+def floor_stages(calibration: Path, fps: float) -> tuple[Any, Any] | None:
+    """(FloorTracker, EpisodeTracker) for the calibrated camera, or None without a calibration file."""
+    if not calibration.exists():
+        return None
+    from kiosk.config import load_settings
+    from kiosk.service.episodes import EpisodeTracker
+    from kiosk.tracking import FloorTracker, ZoneMap, camera_from_settings
+
+    settings = load_settings(calibration)
+    camera = camera_from_settings(settings.camera)
+    zones = ZoneMap.from_camera_settings(camera, settings.camera)
+    return FloorTracker(camera, zones, settings.tracking, settings.body, fps), EpisodeTracker(settings.service)
 
 
 def zone_crops(width: int, height: int) -> list[tuple[int, int, int, int]]:
@@ -85,6 +101,7 @@ def run_end_to_end(
     try:
         with PoseEstimator(options) as estimator, VideoFileSource(video, size=size) as source:
             backend = estimator.backend
+            later = floor_stages(VTEST_CALIBRATION, source.nominal_fps or 10.0) if video == VTEST else None
             stream = iter(source)
             start = time.perf_counter()
             while n < frames:
@@ -97,7 +114,11 @@ def run_end_to_end(
                     observations = estimator.update(t, frame, crops)
                 people += len(observations)
                 n += 1
-                # Later stages: with timers.stage("tracking"): tracks = tracker.update(t, observations) ...
+                if later is not None:
+                    with timers.stage("tracking"):
+                        scene = later[0].update(t, observations)
+                    with timers.stage("episodes"):
+                        later[1].update(scene)
             wall = time.perf_counter() - start
     finally:
         pose_module.head_pose_from_keypoints, pose_module.torso_yaw_from_world = originals

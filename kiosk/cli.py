@@ -85,7 +85,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         with Progress(*columns, transient=True, disable=args.quiet) as bar:
             task = bar.add_task("frames", total=None)
             doc = analyze_video(args.video, settings, lambda n, total: bar.update(task, completed=n, total=total),
-                                max_frames=args.max_frames)
+                                max_frames=args.max_frames, overlay=args.overlay)
     except SourceError as exc:
         print(f"kiosk analyze: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--out", type=Path, default=None, help="write the JSON here instead of stdout")
             sp.add_argument("--quiet", action="store_true", help="no progress bar")
             sp.add_argument("--max-frames", type=int, default=None, help="stop after this many analysed frames")
+            sp.add_argument("--overlay", type=Path, default=None, metavar="OUT.mp4",
+                            help="also write a local debug video (skeletons, tracks, zones, live measures); "
+                                 "it holds the camera's frames, so it is off unless asked for")
         elif name == "calibrate":
             sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
