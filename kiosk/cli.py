@@ -66,8 +66,12 @@ def _real_people_runner(args: argparse.Namespace):
     if args.scripted_only:
         return None
     try:
+        from kiosk.vision.compose import OPENCV_DATA
         from kiosk.vision.compose_demo import real_people_interactions
     except ImportError:
+        return None
+    if not OPENCV_DATA.exists():
+        print("demo: Debian's opencv-doc is not installed; the real-people scenes are skipped", file=sys.stderr)
         return None
     return real_people_interactions
 

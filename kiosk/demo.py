@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -137,15 +139,25 @@ def register(workdir: Path) -> dict[str, str]:
     return tokens
 
 
-def run_terminal(plan: StorePlan, day: date, workdir: Path, url: str, token: str,
-                 real_people: Callable[[str, Settings], list[Interaction]] | None) -> TerminalDay:
-    """One store's terminal over the demo day: measure, score, rate, store, aggregate, sync."""
-    settings = Settings(store=StoreSettings(data_dir=workdir / f"terminal-{plan.store_id}", store_id=plan.store_id,
-                                            device_id=f"{plan.store_id}-counter-1", rubric=Path("rubrics") / plan.rubric),
-                        sync=SyncSettings(server_url=url, device_token=token, max_retries=2, backoff_s=0.2))
-    rubric = load_rubric(ROOT / "rubrics" / plan.rubric)
-    rng = np.random.default_rng(abs(hash(plan.store_id)) % 2**32)
-    result = TerminalDay(plan.store_id)
+def _quiet_native_logs(path: str) -> None:
+    """MediaPipe's C++ side writes straight to file descriptor 2; keep it in the demo's log, not on the screen."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def terminal_settings(plan: StorePlan, workdir: Path, url: str, token: str) -> Settings:
+    return Settings(store=StoreSettings(data_dir=workdir / f"terminal-{plan.store_id}", store_id=plan.store_id,
+                                        device_id=f"{plan.store_id}-counter-1", rubric=Path("rubrics") / plan.rubric),
+                    sync=SyncSettings(server_url=url, device_token=token, max_retries=2, backoff_s=0.2))
+
+
+def measure_day(plan: StorePlan, settings: Settings,
+                real_people: Callable[[str, Settings], list[Interaction]] | None) -> list[tuple[int, list[Interaction]]]:
+    """What the store's terminal measures over the day: (hour of day, interactions) per scene. Runs in a worker
+    process, so it takes and returns plain values."""
     runs: list[tuple[int, list[Interaction]]] = []
     for i, (scene_file, hour) in enumerate(plan.day):
         scene = load_scene(ROOT / "scenes" / scene_file)
@@ -153,6 +165,14 @@ def run_terminal(plan: StorePlan, day: date, workdir: Path, url: str, token: str
         runs.append((hour, run_scene(scene, settings).interactions))
     if real_people is not None and plan.composed:
         runs.append((19, real_people(plan.composed, settings)))
+    return runs
+
+
+def record_day(plan: StorePlan, day: date, settings: Settings, runs: list[tuple[int, list[Interaction]]]) -> TerminalDay:
+    """The terminal's side after measuring: score, rate, store, aggregate the closed day, sync."""
+    rubric = load_rubric(ROOT / "rubrics" / plan.rubric)
+    rng = np.random.default_rng(sum(map(ord, plan.store_id)))
+    result = TerminalDay(plan.store_id)
     day_start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     with Store.in_data_dir(settings.store.data_dir) as store:
         for hour, interactions in runs:
@@ -165,8 +185,7 @@ def run_terminal(plan: StorePlan, day: date, workdir: Path, url: str, token: str
                 if scored.rating is not None:
                     result.ratings[scored.rating] += 1
         fill_outbox(store, settings, now=day_start + timedelta(days=1), grace=timedelta(0))
-        report = sync_once(store, settings)
-        result.batches_sent = report.sent
+        result.batches_sent = sync_once(store, settings).sent
     return result
 
 
@@ -231,14 +250,19 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
     try:
         say(f"[2/5] region '{REGION}' with {len(PLANS)} stores, their devices and the demo logins registered")
         tokens = register(workdir)
-        terminals = {}
-        for i, plan in enumerate(PLANS, 1):
-            say(f"[3/5] terminal {i}/{len(PLANS)}: {plan.name} - measuring {len(plan.day)} scripted scenes"
-                + (f" and the real-people scene '{plan.composed}'" if real_people and plan.composed else ""))
-            terminals[plan.store_id] = run_terminal(plan, day, workdir, url, tokens[plan.store_id], real_people)
-            t = terminals[plan.store_id]
-            say(f"      {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings stored; "
-                f"{t.batches_sent} aggregate batch(es) synced")
+        settings = {p.store_id: terminal_settings(p, workdir, url, tokens[p.store_id]) for p in PLANS}
+        say(f"[3/5] the {len(PLANS)} terminals measure their day (two at a time, one per core): "
+            + "; ".join(f"{p.name}: {len(p.day)} scripted scenes"
+                        + (f" + real people '{p.composed}'" if real_people and p.composed else "") for p in PLANS))
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_quiet_native_logs, initargs=(str(workdir / "pipeline.log"),)) as pool:
+            futures = {p.store_id: pool.submit(measure_day, p, settings[p.store_id], real_people) for p in PLANS}
+            terminals = {}
+            for plan in PLANS:
+                runs = futures[plan.store_id].result()
+                terminals[plan.store_id] = t = record_day(plan, day, settings[plan.store_id], runs)
+                say(f"      {plan.name}: {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings "
+                    f"stored; {t.batches_sent} aggregate batch(es) synced")
         say("[4/5] reading the dashboard's numbers")
         daily, compare = fetch_reports(url, day)
         say("[5/5] daily summaries and the regional comparison\n")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from kiosk.demo import PLANS, run_demo
+from kiosk.vision.compose_demo import real_people_interactions
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     lines: list[str] = []
-    terminals, daily, compare = run_demo(tmp_path_factory.mktemp("demo") / "work", wait=False, say=lines.append)
+    # The same flow as `make demo`: scripted scenes and real people through MediaPipe, synced to a real server.
+    terminals, daily, compare = run_demo(tmp_path_factory.mktemp("demo") / "work", wait=False, say=lines.append,
+                                         real_people=real_people_interactions)
     return terminals, daily, compare, "\n".join(lines)
 
 
