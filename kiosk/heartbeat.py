@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from kiosk import __version__
 from kiosk.config import Settings, SyncSettings
 from kiosk.store_file import DB_FILENAME, parse_opt
+from kiosk.sync import BearerAuth
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def send_heartbeat(
         response = session.post(
             url, data=payload.model_dump_json(), timeout=(sync.timeout_s, sync.timeout_s),
             # Per request, so a caller's session cannot drop the token; a bundle given in the settings wins.
-            auth=_Bearer(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
+            auth=BearerAuth(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
             headers={"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"},
         )
     except requests.exceptions.SSLError as exc:
@@ -191,15 +192,6 @@ def send_heartbeat(
         if own:
             session.close()
     return _result(response, url, payload)
-
-
-class _Bearer(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
 
 
 def _check_sync_settings(sync: SyncSettings) -> None:

@@ -82,7 +82,9 @@ class SyncReport:
                 f"{self.failed} set aside as malformed, {self.pending} waiting")
 
 
-class _Bearer(requests.auth.AuthBase):
+class BearerAuth(requests.auth.AuthBase):
+    """The device token as a Bearer header, set per request so ~/.netrc cannot replace it."""
+
     def __init__(self, token: str) -> None:
         self._token = token
 
@@ -140,7 +142,7 @@ def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_
     session.verify = str(sync.ca_bundle) if sync.ca_bundle is not None else True
     # Set as the session's auth, not only a header: with no auth set, requests would let a ~/.netrc entry
     # for the server's host replace the Authorization header.
-    session.auth = _Bearer(sync.device_token)
+    session.auth = BearerAuth(sync.device_token)
     session.headers.update({"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"})
     return session
 
