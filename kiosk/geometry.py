@@ -146,11 +146,14 @@ def camera_from_floor_points(image_px: np.ndarray, floor_m: np.ndarray, K: np.nd
 
 @dataclass(frozen=True)
 class FloorFix:
-    """Where a person stands: floor position (m), estimated standing height (m), number of body levels used."""
+    """Where a person stands: floor position (m), estimated standing height (m), number of landmarks used, and
+    the standard deviation of the position along the camera's line of sight (m), which is where a single camera
+    is unsure (it grows when the counter hides the legs and the height prior has to decide)."""
 
     position_m: tuple[float, float]
     height_m: float
     levels_used: int
+    range_sd_m: float = 0.0
 
 
 def _body_points(keypoints: np.ndarray, min_visibility: float, body_heading: float | None,
@@ -215,13 +218,20 @@ def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: 
         w = np.tile(weights, 2)
         Aw, bw = A0 * w[:, None], b0 * w
         # Normal equations of the 3-unknown least squares (the height prior adds to the last diagonal term).
-        sol = np.linalg.solve(Aw.T @ Aw + prior, Aw.T @ bw + np.array([0.0, 0.0, prior_w**2 * mean_height_m]))
+        normal = Aw.T @ Aw + prior
+        sol = np.linalg.solve(normal, Aw.T @ bw + np.array([0.0, 0.0, prior_w**2 * mean_height_m]))
         depths = (sol[2] * off) @ R[2] + (sol[0] * R[2, 0] + sol[1] * R[2, 1] + t[2])
         if np.any(depths <= 0):
             return None
         weights = 1.0 / depths
     assert sol is not None
-    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(pts))
+    # Residuals are in pixels after the depth weighting, so sigma^2 (N^T N)^-1 is the solution's covariance.
+    cov = keypoint_sigma_px**2 * np.linalg.inv(normal)[:2, :2]
+    ray = np.array([sol[0], sol[1]]) - camera.center_m[:2]
+    ray /= max(float(np.linalg.norm(ray)), 1e-9)
+    range_sd = float(np.sqrt(max(ray @ cov @ ray, 0.0)))
+    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(pts),
+                    range_sd_m=range_sd)
 
 
 def heading_from_yaw(camera: CameraModel, floor_xy: tuple[float, float], yaw_deg: float) -> float:

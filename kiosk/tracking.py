@@ -102,13 +102,15 @@ class FloorTracker:
             det = obj.last_detection
             if not any(det is d for d in detections):
                 continue  # the track is coasting on its memory; report only what this frame saw
-            obs, _, head, body = det.data
+            obs, _, head, body, range_sd = det.data
             # The filtered estimate: single-frame placements jitter along the camera ray.
             pos = self._from_track_space(obj.estimate[0])
             head, body = self._smooth(obj.id, t, head, body)
             zone = self._zones.zone_of(pos)
+            c = self._camera.center_m
             people.append(TrackedPerson(track_id=int(obj.id), role="staff" if zone == "staff" else "customer",
-                                        zone=zone, position_m=pos, head_heading_rad=head, body_heading_rad=body))
+                                        zone=zone, position_m=pos, head_heading_rad=head, body_heading_rad=body,
+                                        range_sd_m=range_sd, range_axis_rad=math.atan2(pos[1] - c[1], pos[0] - c[0])))
         live = {p.track_id for p in people} | {int(o.id) for o in tracked}
         self._headings = {k: v for k, v in self._headings.items() if k in live}
         return SceneFrame(t=t, people=tuple(people))
@@ -131,8 +133,9 @@ class FloorTracker:
         theta = float(point[0]) / max(r, 1e-6)
         return c[0] + r * math.cos(theta), c[1] + r * math.sin(theta)
 
-    def _place(self, obs: Observation) -> tuple[tuple[float, float], float | None, float | None] | None:
-        """Floor position and head/body headings of one observation, or None when it cannot be placed.
+    def _place(self, obs: Observation) -> tuple[tuple[float, float], float | None, float | None, float] | None:
+        """Floor position, head/body headings and range uncertainty of one observation, or None when it cannot be
+        placed.
 
         Headings depend on where the person stands (the ray to the camera), and the best placement uses the
         body's heading to put one-sided landmarks where they are: so place roughly, turn, place again.
@@ -147,7 +150,7 @@ class FloorTracker:
         if body is not None:
             fix = locate_person(self._camera, obs.keypoints, body_heading_rad=body, head_heading_rad=head, **kw) or fix
             head, body = self._headings_at(obs, fix.position_m)  # the ray to the camera moved with the person
-        return fix.position_m, head, body
+        return fix.position_m, head, body, fix.range_sd_m
 
     def _headings_at(self, obs: Observation, pos: tuple[float, float]) -> tuple[float | None, float | None]:
         head = heading_from_yaw(self._camera, pos, obs.head.yaw_deg) if obs.head is not None else None

@@ -298,3 +298,42 @@ def test_eye_contact_and_distance_follow_the_staff_member_who_served():
     [x] = run(frames(20, scene))
     assert x.eye_contact_ratio == pytest.approx(1.0)
     assert x.distance_m_median == pytest.approx(1.2)
+
+
+def _uncertain_staff(tid: int, at, heading, sd: float) -> TrackedPerson:
+    # The camera looks along +x, so a staff member's range error runs along x.
+    return TrackedPerson(tid, "staff", "staff", at, heading, heading, range_sd_m=sd, range_axis_rad=0.0)
+
+
+def test_mutual_facing_allows_for_the_range_the_camera_cannot_pin_down():
+    # Staff truly at x=0 facing the customer; placed 0.5 m off along the camera's line of sight, +-0.5 m sure.
+    def scene(t):
+        people = [_uncertain_staff(1, (0.5, 0.4), TOWARD_CUSTOMERS, sd=0.5)]
+        if 2 <= t < 15:
+            people.append(customer(10, "service", SERVICE_AT))
+        return people
+
+    [x] = run(frames(20, scene))
+    assert x.eye_contact_ratio == pytest.approx(1.0)
+
+
+def test_range_uncertainty_does_not_make_heads_turned_away_face_each_other():
+    def scene(t):
+        people = [_uncertain_staff(1, (0.5, 0.4), TOWARD_CUSTOMERS if t < 4 else AWAY, sd=0.5)]
+        if 2 <= t < 15:
+            people.append(customer(10, "service", SERVICE_AT))
+        return people
+
+    [x] = run(frames(20, scene))
+    assert x.eye_contact_ratio == pytest.approx(20 / 130, abs=0.01)  # only the 2 s before the staff turned away
+
+
+def test_a_certain_position_off_the_line_is_not_mutual_facing():
+    def scene(t):
+        people = [_uncertain_staff(1, (0.5, 0.4), TOWARD_CUSTOMERS, sd=0.0)]
+        if 2 <= t < 15:
+            people.append(customer(10, "service", SERVICE_AT))
+        return people
+
+    [x] = run(frames(20, scene))
+    assert x.eye_contact_ratio == pytest.approx(0.0)

@@ -202,8 +202,10 @@ class EpisodeTracker:
                 continue
             mutual: bool | None = None
             if st.head_heading_rad is not None and c.head_heading_rad is not None:
-                mutual = (faces(st.position_m, st.head_heading_rad, c.position_m, tol)
-                          and faces(c.position_m, c.head_heading_rad, st.position_m, tol))
+                # Judged where the two could stand given the camera's range uncertainty: a few decimetres along
+                # the line of sight turn the line between them by more than the tolerance (DESIGN §4 note).
+                mutual = any(faces(ps, st.head_heading_rad, pc, tol) and faces(pc, c.head_heading_rad, ps, tol)
+                             for ps in st.plausible_positions() for pc in c.plausible_positions())
             out.append((st.track_id, mutual, distance(st.position_m, c.position_m)))
         return _View(t, tuple(out))
 

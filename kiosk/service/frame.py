@@ -26,6 +26,8 @@ class TrackedPerson:
     position_m: floor position (x, y) in metres, or None when too few keypoints were seen.
     head_heading_rad: facing direction of the head on the floor, or None when the face was not seen.
     body_heading_rad: facing direction of the shoulders, or None.
+    range_sd_m: how unsure the position is along ``range_axis_rad``, the direction from the camera to the
+        person (one camera knows direction well and range poorly); 0 = certain.
     """
 
     track_id: int
@@ -34,6 +36,8 @@ class TrackedPerson:
     position_m: tuple[float, float] | None
     head_heading_rad: float | None = None
     body_heading_rad: float | None = None
+    range_sd_m: float = 0.0
+    range_axis_rad: float = 0.0
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -42,6 +46,19 @@ class TrackedPerson:
             raise ValueError(f"TrackedPerson.zone must be one of {ZONES} or None, got {self.zone!r}")
         if self.position_m is not None and not all(math.isfinite(v) for v in self.position_m):
             raise ValueError(f"TrackedPerson.position_m must be finite metres, got {self.position_m!r}")
+        if not (math.isfinite(self.range_sd_m) and self.range_sd_m >= 0):
+            raise ValueError(f"TrackedPerson.range_sd_m must be finite metres >= 0, got {self.range_sd_m!r}")
+
+    def plausible_positions(self) -> tuple[tuple[float, float], ...]:
+        """The position and, when it is uncertain, one standard deviation nearer and farther along the camera's
+        line of sight."""
+        if self.position_m is None:
+            return ()
+        if self.range_sd_m == 0:
+            return (self.position_m,)
+        dx, dy = math.cos(self.range_axis_rad) * self.range_sd_m, math.sin(self.range_axis_rad) * self.range_sd_m
+        x, y = self.position_m
+        return ((x, y), (x - dx, y - dy), (x + dx, y + dy))
 
     @property
     def heading_rad(self) -> float | None:
