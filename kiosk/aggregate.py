@@ -111,7 +111,10 @@ class Aggregate(_Wire):
     @field_validator("period_start")
     @classmethod
     def _utc(cls, v: AwareDatetime) -> AwareDatetime:
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01 at a positive offset falls before year 1 in UTC
+            raise ValueError(f"period_start {v.isoformat()} has no UTC equivalent") from None
 
     @field_validator("ratings")
     @classmethod
