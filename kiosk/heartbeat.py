@@ -29,7 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from kiosk import __version__
 from kiosk.config import Settings, SyncSettings
 from kiosk.store_file import DB_FILENAME, parse_opt
-from kiosk.sync import BearerAuth
+from kiosk.sync import BearerAuth, check_sync_settings
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def send_heartbeat(
         HeartbeatError: no token, a missing CA bundle, no connection, or a refusal; the message names the fix.
     """
     sync = settings.sync
-    _check_sync_settings(sync)
+    check_sync_settings(sync, HeartbeatError)
     if status is None:
         try:
             status = read_outbox_status(settings.store.data_dir)
@@ -192,16 +192,6 @@ def send_heartbeat(
         if own:
             session.close()
     return _result(response, url, payload)
-
-
-def _check_sync_settings(sync: SyncSettings) -> None:
-    if not sync.device_token:
-        raise HeartbeatError(
-            "sync.device_token is empty: register this device on the central server and set the token it printed "
-            "(KIOSK_SYNC__DEVICE_TOKEN or [sync] device_token)")
-    if sync.ca_bundle is not None and not sync.ca_bundle.is_file():
-        raise HeartbeatError(f"sync.ca_bundle = {str(sync.ca_bundle)!r} is not a file: point it at the server's CA "
-                             "certificate (PEM), or unset it")
 
 
 def _result(response: requests.Response, url: str, payload: HeartbeatPayload) -> HeartbeatResult:

@@ -93,6 +93,17 @@ class BearerAuth(requests.auth.AuthBase):
         return request
 
 
+def check_sync_settings(sync: SyncSettings, error: type[Exception] = SyncConfigError) -> None:
+    """Refuse settings no request can succeed with, raising ``error`` with the fix."""
+    if not sync.device_token:
+        raise error(
+            "sync.device_token is empty: register this device on the central server and set the token it printed "
+            "(KIOSK_SYNC__DEVICE_TOKEN or [sync] device_token)")
+    if sync.ca_bundle is not None and not sync.ca_bundle.is_file():
+        raise error(f"sync.ca_bundle = {str(sync.ca_bundle)!r} is not a file: point it at the CA bundle "
+                    "(PEM) that signed the server's certificate, or unset it to use certifi's bundle")
+
+
 class _CappedRetry(Retry):
     """urllib3's Retry, with the server's Retry-After obeyed only up to ``retry_after_cap_s``."""
 
@@ -118,13 +129,7 @@ def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_
     Raises:
         SyncConfigError: empty ``sync.device_token`` or a ``sync.ca_bundle`` file that does not exist.
     """
-    if not sync.device_token:
-        raise SyncConfigError(
-            "sync.device_token is empty: register this device on the central server and set the token it printed "
-            "(KIOSK_SYNC__DEVICE_TOKEN or [sync] device_token)")
-    if sync.ca_bundle is not None and not sync.ca_bundle.is_file():
-        raise SyncConfigError(f"sync.ca_bundle = {str(sync.ca_bundle)!r} is not a file: point it at the CA bundle "
-                              "(PEM) that signed the server's certificate, or unset it to use the system store")
+    check_sync_settings(sync)
     if sync.server_url.startswith("http://") and not _is_local(sync.server_url):
         log.warning("sync.server_url %s is plain HTTP: the device token travels unencrypted", sync.server_url)
     retry = _CappedRetry(
