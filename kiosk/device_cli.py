@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.config import Settings, load_settings
 from kiosk.device_settings import CAMERA_SOURCE_PATTERN, DeviceSettings
 
 EXIT_FAILED_CHECKS, EXIT_BAD_INPUT, EXIT_NOT_SENT = 1, 3, 4
@@ -109,28 +108,11 @@ def _camera_spec(value: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A stand-alone parser with the same shape as ``kiosk``'s: global --config/-v, then the command."""
-    p = argparse.ArgumentParser(prog="python -m kiosk.device_cli", description=__doc__.splitlines()[0])
-    p.add_argument("--config", type=Path, default=None, help="settings TOML (KIOSK_* variables override it)")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in DEVICE_COMMANDS.items():
-        add_arguments(name, sub.add_parser(name, help=help_text))
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    # As kiosk.cli: MediaPipe's C++ start-up chatter would bury the doctor's report.
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return DEVICE_COMMANDS[args.command][0](args)
-    except (ConfigError, ValueError, OSError) as exc:
-        print(f"kiosk {args.command}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    """``python -m kiosk.device_cli doctor`` works as ``kiosk doctor``: one parser and one error policy, kiosk.cli's."""
+    from kiosk.cli import main as kiosk_main
+
+    return kiosk_main(argv)
 
 
 if __name__ == "__main__":
