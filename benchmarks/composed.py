@@ -33,7 +33,7 @@ from kiosk.pipeline import Pipeline, analyze_video  # noqa: E402
 from kiosk.report import table  # noqa: E402
 from kiosk.service.frame import SceneFrame  # noqa: E402
 from kiosk.service.interaction import Interaction  # noqa: E402
-from kiosk.simulate import Scene, _states_at, calibrate, load_scene, match, run_scene  # noqa: E402
+from kiosk.simulate import Scene, states_at, calibrate, load_scene, match, run_scene  # noqa: E402
 from kiosk.vision.compose import load_sprites, render_video  # noqa: E402
 
 SCENES = ROOT / "scenes" / "composed"
@@ -62,7 +62,7 @@ def position_errors(scene: Scene, frames: list[SceneFrame], max_gap_m: float = 1
     """Per scripted person, (n, 2) floor errors (measured - true, metres) of the tracked person nearest them."""
     out: dict[str, list[tuple[float, float]]] = {}
     for frame in frames:
-        truth = _states_at(scene, frame.t)
+        truth = states_at(scene, frame.t)
         pairs = sorted((float(np.hypot(p.position_m[0] - st.position[0], p.position_m[1] - st.position[1])), name, i)
                        for name, st in truth.items() for i, p in enumerate(frame.people) if p.position_m is not None)
         used_names, used_tracks = set(), set()

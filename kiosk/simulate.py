@@ -62,6 +62,7 @@ class SceneNoise(_M):
 
 class SceneCounter(_M):
     height_m: float = Field(1.05, gt=0, le=2)
+    depth_m: float = Field(0.85, gt=0, le=3, description="From the service zone's near edge towards the staff.")
     hides: list[Literal["staff", "customer"]] = Field(default_factory=lambda: ["staff"])
 
 
@@ -84,6 +85,9 @@ class ScenePerson(_M):
     height_m: float = Field(1.70, ge=1.0, le=2.3)
     keyframes: list[Keyframe] = Field(min_length=1)
     unseen: list[tuple[float, float]] = Field(default_factory=list, description="Intervals the camera misses them.")
+    cutouts: list[str] = Field(default_factory=list, description="Composed video only: the catalogue's cut-outs "
+                               "(scenes/composed/cutouts.toml, mirror images included) this person may be drawn as; "
+                               "empty = any. Lets a scene cast different real people as staff and customers.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "ScenePerson":
@@ -143,8 +147,8 @@ class _State:
     head_heading: float
 
 
-def _states_at(scene: Scene, t: float) -> dict[str, _State]:
-    """Everyone present at ``t`` with their true floor position and headings."""
+def states_at(scene: Scene, t: float) -> dict[str, _State]:
+    """Everyone present at ``t`` with their true floor position and headings (the ground truth of a scene)."""
     positions: dict[str, tuple[float, float]] = {}
     for p in scene.person:
         ks = p.keyframes
@@ -276,7 +280,7 @@ def run_scene(scene: Scene, settings: Settings) -> SimulationResult:
     n = int(math.floor(scene.duration_s * scene.fps)) + 1
     for i in range(n):
         t = i / scene.fps
-        states = _states_at(scene, t)
+        states = states_at(scene, t)
         got += measured.update(floor.update(t, observe(scene, cam, t, states, rng)))
         people = []
         for name, st in states.items():
