@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.config import CameraSettings, ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXIT_USAGE, EXIT_BAD_INPUT = 2, 3
@@ -111,10 +111,31 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(report.text())
     if not report.ok:
         return EXIT_BAD_INPUT
+    if args.walk is not None:
+        code = _check_walk(args, camera)
+        if code:
+            return code  # the calibration is not stored: the walk says this camera position measures badly
     if args.out:
         apply_calibration(args.out, camera)
         print(f"calibration written to {args.out} [camera]")
     return 0
+
+
+def _check_walk(args: argparse.Namespace, camera: CameraSettings) -> int:
+    """Film of someone standing on each tape mark -> the placement error per mark and side, and the verdict."""
+    from kiosk.vision.source import SourceError
+    from kiosk.walk_check import EXIT_WALK_NOT_GOOD
+    from kiosk.walk_video import check_walk
+
+    settings = _settings(args).model_copy(update={"camera": camera})
+    print(f"watching the walk in {args.walk} ...", file=sys.stderr)
+    try:
+        report = check_walk(args.walk, settings)
+    except SourceError as exc:
+        print(f"kiosk calibrate: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(report.text())
+    return 0 if report.ok else EXIT_WALK_NOT_GOOD
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -193,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
         elif name == "calibrate":
             sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
+            sp.add_argument("--walk", type=Path, default=None, metavar="VIDEO",
+                            help="video of someone standing 3 s on each tape mark: reports the placement error per "
+                                 "mark and side of the counter; exit 5 (and nothing written) when not good enough")
         elif name == "demo":
             sp.add_argument("--workdir", type=Path, default=Path("var/demo"), help="emptied and refilled by the demo")
             sp.add_argument("--port", type=int, default=None, help="central server port (default: a free one)")

@@ -1,0 +1,368 @@
+"""The calibration walk, judged: where the pipeline placed someone standing on each tape mark, against the mark.
+
+After marking the floor, the installer films someone standing still for a few seconds on each tape mark, behind
+the counter and in front of it (``kiosk calibrate CAL.toml --walk VIDEO``). This module is the pure part:
+
+1. :func:`find_dwells`: in the tracked positions, the stretches where one track stays within ``radius_m`` for
+   ``min_s`` or longer (a stand); stands of split tracks at one spot are merged.
+2. :func:`assign_dwells`: each stand goes to the tape mark it is nearest to *as one camera sees*: the direction
+   from the camera is known to centimetres, the range only to decimetres, so a range error costs
+   ``range_ratio`` times less than the same error across the view. A staff member placed 1.5 m too far (the
+   failure of issue 11) is still matched to the mark they stood on, and the report shows the 1.5 m.
+3. :func:`judge_walk`: per mark the error, per side of the counter the median and worst error, a verdict in
+   plain words and what to change when it fails.
+
+The video-reading part is :mod:`kiosk.walk_video`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from kiosk.geometry import point_in_polygon
+from kiosk.service.frame import SceneFrame, ZoneName
+from kiosk.tracking import ZoneMap
+
+# What "measures greetings and distances well enough" means (issue 11's targets for the staff member's floor
+# error, applied to both sides): a greeting is judged on a 2 m distance and a facing line, a distance band edge
+# is 0.45 m wide.
+GOOD_MEDIAN_M = 0.25
+GOOD_WORST_M = 0.5
+DWELL_RADIUS_M = 0.3
+DWELL_MIN_S = 2.0
+# A stand this far from every mark (in the camera-weighted metric of `mark_cost`) was not on a mark.
+MATCH_GATE_M = 1.0
+# Two stands at one spot with a gap shorter than this are one stand (the track was lost and found again).
+MERGE_GAP_S = 1.5
+# A mark "stands out" when its error is this many times its side's median and above the worst allowed.
+OUTLIER_FACTOR = 2.0
+_SMOOTH_S = 0.5  # half-window of the running median that removes single-frame jumps before a stand is looked for
+
+EXIT_WALK_NOT_GOOD = 5  # distinct from a bad input (3): the walk ran, and says the camera does not measure well
+
+
+class WalkError(ValueError):
+    """A walk video that cannot be judged (nobody stood still in it); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One tracked person's floor position in one frame (seconds, metres)."""
+
+    t: float
+    track_id: int
+    position_m: tuple[float, float]
+    zone: ZoneName | None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.t) and all(math.isfinite(v) for v in self.position_m)):
+            raise ValueError(f"Sighting needs finite t and position_m, got t={self.t!r}, position_m={self.position_m!r}")
+
+
+def sightings(frame: SceneFrame) -> list[Sighting]:
+    """Everyone the frame placed on the floor."""
+    return [Sighting(frame.t, p.track_id, p.position_m, p.zone) for p in frame.people if p.position_m is not None]
+
+
+@dataclass(frozen=True)
+class Dwell:
+    """Someone standing still: from ``start_s`` to ``end_s`` at ``position_m`` (median), mostly in ``zone``."""
+
+    start_s: float
+    end_s: float
+    position_m: tuple[float, float]
+    zone: ZoneName | None
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.end_s - self.start_s
+
+
+def _smoothed(points: np.ndarray, times: np.ndarray) -> np.ndarray:
+    return np.array([np.median(points[np.abs(times - t) <= _SMOOTH_S], axis=0) for t in times])
+
+
+def _track_dwells(track: list[Sighting], radius_m: float, min_s: float) -> list[tuple[int, int, list[Sighting]]]:
+    """Greedy stands of one track: the longest runs whose points all lie within ``radius_m`` of their median."""
+    times = np.array([s.t for s in track])
+    pts = _smoothed(np.array([s.position_m for s in track], float), times)
+    out, i, n = [], 0, len(track)
+    while i < n:
+        j = i
+        while j + 1 < n:
+            window = pts[i:j + 2]
+            if np.linalg.norm(window - np.median(window, axis=0), axis=1).max() > radius_m:
+                break
+            j += 1
+        if times[j] - times[i] >= min_s:
+            out.append((i, j, track[i:j + 1]))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def _dwell(run: list[Sighting]) -> Dwell:
+    zone = Counter(s.zone for s in run).most_common(1)[0][0]
+    xy = np.median(np.array([s.position_m for s in run]), axis=0)
+    return Dwell(run[0].t, run[-1].t, (float(xy[0]), float(xy[1])), zone, len(run))
+
+
+def find_dwells(seen: Iterable[Sighting], radius_m: float = DWELL_RADIUS_M, min_s: float = DWELL_MIN_S) -> list[Dwell]:
+    """Stands in time order: a track that stays within ``radius_m`` of one spot for ``min_s`` or longer.
+
+    Stands at one spot (within ``radius_m``) less than ``MERGE_GAP_S`` apart are one stand, whatever their
+    track ids: a lost and re-found track does not make a second visit. Positions are smoothed by a 1 s running
+    median first, so a single-frame jump does not cut a stand in two.
+    """
+    tracks: dict[int, list[Sighting]] = {}
+    for s in sorted(seen, key=lambda s: s.t):
+        tracks.setdefault(s.track_id, []).append(s)
+    runs = sorted((run for track in tracks.values() for _, _, run in _track_dwells(track, radius_m, min_s)),
+                  key=lambda r: r[0].t)
+    merged: list[list[Sighting]] = []
+    for run in runs:
+        if merged:
+            last = _dwell(merged[-1])
+            here = _dwell(run)
+            if run[0].t - last.end_s <= MERGE_GAP_S and math.dist(last.position_m, here.position_m) <= radius_m:
+                merged[-1] = merged[-1] + run
+                continue
+        merged.append(run)
+    return [_dwell(run) for run in merged]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A tape mark: its number in the calibration (1-based), where it is, and its side of the counter."""
+
+    number: int
+    floor_m: tuple[float, float]
+    behind_counter: bool
+    zone: ZoneName | None
+
+
+def mark_cost(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float],
+              range_ratio: float) -> float:
+    """How far (metres) a placement is from a mark as one camera judges it: the miss across the view at the
+    mark's range, and the miss in range divided by ``range_ratio``."""
+    r_mark = math.dist(camera_xy, mark_xy)
+    r_seen = math.dist(camera_xy, seen_xy)
+    bearing = math.atan2(seen_xy[1] - camera_xy[1], seen_xy[0] - camera_xy[0]) \
+        - math.atan2(mark_xy[1] - camera_xy[1], mark_xy[0] - camera_xy[0])
+    bearing = (bearing + math.pi) % (2 * math.pi) - math.pi
+    return math.hypot(r_mark * bearing, (r_seen - r_mark) / range_ratio)
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """One mark of the walk: the stands matched to it (none = never seen standing there) and the error."""
+
+    mark: Mark
+    dwells: tuple[Dwell, ...]
+    measured_m: tuple[float, float] | None = None
+    error_m: float | None = None
+    range_error_m: float | None = None  # + = placed farther from the camera than the mark
+    zone_seen: ZoneName | None = None
+
+    @property
+    def seconds(self) -> float:
+        return sum(d.seconds for d in self.dwells)
+
+
+def _result(mark: Mark, dwells: list[Dwell], camera_xy: tuple[float, float]) -> MarkResult:
+    if not dwells:
+        return MarkResult(mark, ())
+    w = np.array([d.seconds for d in dwells]) + 1e-9
+    xy = tuple(float(v) for v in np.average(np.array([d.position_m for d in dwells]), axis=0, weights=w))
+    zone = max(dwells, key=lambda d: d.seconds).zone
+    return MarkResult(mark, tuple(dwells), xy, math.dist(xy, mark.floor_m),  # type: ignore[arg-type]
+                      math.dist(camera_xy, xy) - math.dist(camera_xy, mark.floor_m), zone)
+
+
+def assign_dwells(dwells: Sequence[Dwell], marks: Sequence[Mark], camera_xy: tuple[float, float],
+                  range_ratio: float, gate_m: float = MATCH_GATE_M) -> tuple[list[MarkResult], list[Dwell]]:
+    """Each stand to the mark of least :func:`mark_cost`; returns a result per mark (in mark order) and the
+    stands that lay farther than ``gate_m`` from every mark. Several stands on one mark (a second visit) are
+    pooled, weighted by their seconds."""
+    if not marks:
+        raise ValueError("assign_dwells needs at least one tape mark")
+    on: dict[int, list[Dwell]] = {m.number: [] for m in marks}
+    stray = []
+    for d in dwells:
+        cost, best = min((mark_cost(camera_xy, m.floor_m, d.position_m, range_ratio), m.number) for m in marks)
+        if cost <= gate_m:
+            on[best].append(d)
+        else:
+            stray.append(d)
+    return [_result(m, on[m.number], camera_xy) for m in marks], stray
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    name: str  # "behind the counter (staff)" / "in front of the counter (customers)"
+    measured: tuple[MarkResult, ...]
+    median_m: float | None
+    worst_m: float | None
+
+    @property
+    def good(self) -> bool:
+        return self.median_m is not None and self.median_m <= GOOD_MEDIAN_M and self.worst_m <= GOOD_WORST_M  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class WalkReport:
+    """What the walk showed; ``text()`` is what the installer reads."""
+
+    marks: tuple[MarkResult, ...]
+    sides: tuple[SideSummary, ...]
+    stray: tuple[Dwell, ...]
+    problems: tuple[str, ...]  # why it is not good enough, each with what to change
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        lines = ["walk: where the person standing on each tape mark was placed",
+                 f"  {'mark':>4}  {'at (m)':>13}  {'placed at (m)':>13}  {'error':>7}  {'range':>7}  "
+                 f"{'seen':>5}  side"]
+        for r in self.marks:
+            side = "behind" if r.mark.behind_counter else "front"
+            at = f"({r.mark.floor_m[0]:.2f}, {r.mark.floor_m[1]:.2f})"
+            if r.measured_m is None:
+                lines.append(f"  #{r.mark.number:<3}  {at:>13}  {'not seen':>13}  {'':>7}  {'':>7}  {'':>5}  {side}")
+                continue
+            placed = f"({r.measured_m[0]:.2f}, {r.measured_m[1]:.2f})"
+            lines.append(f"  #{r.mark.number:<3}  {at:>13}  {placed:>13}  {r.error_m:>5.2f} m  "
+                         f"{r.range_error_m:>+5.2f} m  {r.seconds:>4.1f}s  {side}")
+        for d in self.stray:
+            lines.append(f"  a stand of {d.seconds:.1f} s at ({d.position_m[0]:.2f}, {d.position_m[1]:.2f}) m "
+                         "matched no tape mark (ignored)")
+        for s in self.sides:
+            if s.median_m is None:
+                lines.append(f"{s.name}: no mark measured")
+            else:
+                lines.append(f"{s.name}: {len(s.measured)} mark(s), median error {s.median_m:.2f} m, "
+                             f"worst {s.worst_m:.2f} m ({'good' if s.good else 'NOT good'}; "
+                             f"good is <= {GOOD_MEDIAN_M} m median and <= {GOOD_WORST_M} m worst)")
+        lines += [f"note  {n}" for n in self.notes]
+        lines += [f"FAIL  {p}" for p in self.problems]
+        if self.ok:
+            lines.append("verdict: this camera position measures greetings and distances well enough")
+        else:
+            lines.append("verdict: this camera position does NOT measure greetings and distances well enough; "
+                         "change what the FAIL lines say and film the walk again")
+        return "\n".join(lines)
+
+
+def _summary(name: str, results: list[MarkResult]) -> SideSummary:
+    measured = tuple(r for r in results if r.error_m is not None)
+    errs = [r.error_m for r in measured]
+    return SideSummary(name, measured, float(np.median(errs)) if errs else None, max(errs) if errs else None)  # type: ignore[type-var]
+
+
+def judge_walk(results: Sequence[MarkResult], stray: Sequence[Dwell], *, looks_along_counter: bool) -> WalkReport:
+    """The verdict on a walk: each side of the counter needs at least one measured mark, a median error of at
+    most ``GOOD_MEDIAN_M`` and a worst of at most ``GOOD_WORST_M``, and a person on a staff-zone mark must be
+    placed in the staff zone (else they would be counted as a customer and no greeting found).
+
+    ``looks_along_counter``: whether the camera's view runs along the counter (DESIGN §1) rather than across it;
+    it decides the advice for range errors.
+    """
+    behind = _summary("behind the counter (staff)", [r for r in results if r.mark.behind_counter])
+    front = _summary("in front of the counter (customers)", [r for r in results if not r.mark.behind_counter])
+    problems: list[str] = []
+    notes: list[str] = []
+    for side, who in ((behind, "staff"), (front, "customers")):
+        if side.median_m is None:
+            problems.append(f"no tape mark {side.name.split(' (')[0]} was seen with someone standing on it: "
+                            f"film the walk again, standing still 3 s on at least two marks where {who} stand")
+            continue
+        outliers = [r for r in side.measured
+                    if r.error_m > max(OUTLIER_FACTOR * side.median_m, GOOD_WORST_M)]  # type: ignore[operator]
+        rest = [r.error_m for r in side.measured if r not in outliers]
+        for r in outliers:
+            problems.append(f"tape mark #{r.mark.number} at {r.mark.floor_m} m stands out ({r.error_m:.2f} m off, "
+                            f"the other marks {side.name.split(' (')[0]} {max(rest):.2f} m at most): re-measure "
+                            "its position with the tape measure and re-click it, then film the walk again"
+                            if rest else
+                            f"tape mark #{r.mark.number} at {r.mark.floor_m} m is {r.error_m:.2f} m off: re-measure it")
+        if not side.good and (len(outliers) < len(side.measured) or len(side.measured) == 1):
+            problems.append(f"{who} {_where(side)} are placed {side.median_m:.2f} m off (median), "
+                            f"{side.worst_m:.2f} m at worst, {_fix(side, who, looks_along_counter)}")
+    for r in results:
+        if r.mark.zone == "staff" and r.measured_m is not None and r.zone_seen != "staff":
+            problems.append(f"the person on tape mark #{r.mark.number} (in the staff zone) was placed in "
+                            f"{'the ' + r.zone_seen + ' zone' if r.zone_seen else 'no zone'}, so staff standing "
+                            f"there would count as customers and greet no one, {_fix(behind, 'staff', looks_along_counter)}")
+    unseen = [r.mark.number for r in results if r.measured_m is None]
+    if unseen:
+        notes.append(f"tape marks never seen with someone standing on them: {', '.join(f'#{n}' for n in unseen)} "
+                     "(not walked, hidden, or out of the picture); walk them too where people stand")
+    return WalkReport(tuple(results), (behind, front), tuple(stray), tuple(dict.fromkeys(problems)), tuple(notes))
+
+
+def _where(side: SideSummary) -> str:
+    return side.name.split(" (")[0]
+
+
+def _fix(side: SideSummary, who: str, looks_along_counter: bool) -> str:
+    """What to change when a side's placements are off: by whether the error lies in range or across the view."""
+    ranged = [abs(r.range_error_m) for r in side.measured]  # type: ignore[arg-type]
+    across = [math.sqrt(max(r.error_m ** 2 - r.range_error_m ** 2, 0.0)) for r in side.measured]  # type: ignore[operator]
+    if np.median(ranged) < np.median(across):
+        return ("mostly across the view: the camera has probably moved since the marks were clicked; re-click the "
+                "tape marks in a fresh still (kiosk calibrate checks them) and film the walk again")
+    far = float(np.median([r.range_error_m for r in side.measured])) > 0  # type: ignore[arg-type]
+    what = f"mostly in distance from the camera ({'too far' if far else 'too near'})"
+    if who == "staff" and not looks_along_counter:
+        return (f"{what}: aim the camera along the counter from one end of it, so that the counter hides less "
+                "of the staff, or raise it so that it sees more of them over the counter")
+    if who == "staff":
+        return f"{what}: raise the camera so that it sees more of the staff over the counter"
+    return f"{what}: raise the camera or tilt it down so that customers' feet are in the picture"
+
+
+def looks_along(camera_forward_xy: tuple[float, float], staff_centroid: tuple[float, float],
+                counter_centroid: tuple[float, float]) -> bool:
+    """Whether the camera's view (its optical axis on the floor) runs within 45 degrees of the counter's length
+    rather than across it; the counter's length is square to the line from the staff zone to the service zone."""
+    across = np.subtract(counter_centroid, staff_centroid)
+    fwd = np.asarray(camera_forward_xy, float)
+    if np.linalg.norm(across) == 0 or np.linalg.norm(fwd) == 0:
+        return True
+    cos = abs(float(np.dot(across, fwd) / (np.linalg.norm(across) * np.linalg.norm(fwd))))
+    return cos < math.cos(math.radians(45))
+
+
+def _distance_to_polygon(point: tuple[float, float], polygon: np.ndarray) -> float:
+    if point_in_polygon(point, polygon):
+        return 0.0
+    p = np.asarray(point, float)
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    ab = b - a
+    u = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12), 0.0, 1.0)
+    return float(np.linalg.norm(a + u[:, None] * ab - p, axis=1).min())
+
+
+def walk_marks(points_m: Sequence[tuple[float, float]], zones: ZoneMap) -> list[Mark]:
+    """The calibration's tape marks (floor x, y in calibration order) with their side of the counter: behind it
+    when inside the staff zone or nearer to it than to every customer zone (service, queue), e.g. a mark
+    against the back wall; else in front."""
+    staff = [poly for name, poly in zones.polygons if name == "staff"]
+    customer = [poly for name, poly in zones.polygons if name != "staff"]
+    marks = []
+    for i, (x, y) in enumerate(points_m, start=1):
+        xy = (float(x), float(y))
+        to_staff = min((_distance_to_polygon(xy, p) for p in staff), default=math.inf)
+        to_customer = min((_distance_to_polygon(xy, p) for p in customer), default=math.inf)
+        marks.append(Mark(i, xy, to_staff == 0.0 or to_staff < to_customer, zones.zone_of(xy)))
+    return marks
