@@ -283,31 +283,37 @@ def judge_walk(results: Sequence[MarkResult], stray: Sequence[Dwell], *, looks_a
     notes: list[str] = []
     for side, who in ((behind, "staff"), (front, "customers")):
         if side.median_m is None:
-            problems.append(f"no tape mark {side.name.split(' (')[0]} was seen with someone standing on it: "
+            problems.append(f"no tape mark {_where(side)} was seen with someone standing on it: "
                             f"film the walk again, standing still 3 s on at least two marks where {who} stand")
             continue
-        outliers = [r for r in side.measured
-                    if r.error_m > max(OUTLIER_FACTOR * side.median_m, GOOD_WORST_M)]  # type: ignore[operator]
-        rest = [r.error_m for r in side.measured if r not in outliers]
+        outliers = [r for r in side.measured if _stands_out(side, r)]
+        rest = [r for r in side.measured if r not in outliers]
         for r in outliers:
-            problems.append(f"tape mark #{r.mark.number} at {r.mark.floor_m} m stands out ({r.error_m:.2f} m off, "
-                            f"the other marks {side.name.split(' (')[0]} {max(rest):.2f} m at most): re-measure "
-                            "its position with the tape measure and re-click it, then film the walk again"
-                            if rest else
-                            f"tape mark #{r.mark.number} at {r.mark.floor_m} m is {r.error_m:.2f} m off: re-measure it")
-        if not side.good and (len(outliers) < len(side.measured) or len(side.measured) == 1):
-            problems.append(f"{who} {_where(side)} are placed {side.median_m:.2f} m off (median), "
-                            f"{side.worst_m:.2f} m at worst, {_fix(side, who, looks_along_counter)}")
+            problems.append(f"tape mark #{r.mark.number} at {r.mark.floor_m} m stands out ({r.error_m:.2f} m off, the "
+                            f"other marks {_where(side)} {max(o.error_m for o in rest):.2f} m at most): "  # type: ignore[type-var]
+                            "re-measure its position with the tape measure and re-click it, then film the walk again")
+        kept = _summary(side.name, rest)
+        if not kept.good:
+            problems.append(f"{who} {_where(side)} are placed {kept.median_m:.2f} m off (median), "
+                            f"{kept.worst_m:.2f} m at worst, {_fix(kept, who, looks_along_counter)}")
     for r in results:
         if r.mark.zone == "staff" and r.measured_m is not None and r.zone_seen != "staff":
+            fix = (_fix(behind, "staff", looks_along_counter) if r.error_m > GOOD_WORST_M  # type: ignore[operator]
+                   else "redraw the staff zone so that it takes in this mark with 0.3 m to spare")
             problems.append(f"the person on tape mark #{r.mark.number} (in the staff zone) was placed in "
                             f"{'the ' + r.zone_seen + ' zone' if r.zone_seen else 'no zone'}, so staff standing "
-                            f"there would count as customers and greet no one, {_fix(behind, 'staff', looks_along_counter)}")
+                            f"there would count as customers and greet no one: {fix}")
     unseen = [r.mark.number for r in results if r.measured_m is None]
     if unseen:
         notes.append(f"tape marks never seen with someone standing on them: {', '.join(f'#{n}' for n in unseen)} "
                      "(not walked, hidden, or out of the picture); walk them too where people stand")
     return WalkReport(tuple(results), (behind, front), tuple(stray), tuple(dict.fromkeys(problems)), tuple(notes))
+
+
+def _stands_out(side: SideSummary, r: MarkResult) -> bool:
+    """A mark much worse than the others on its side: more likely a mis-measured mark than a bad camera."""
+    others = [o.error_m for o in side.measured if o is not r]
+    return bool(others) and r.error_m > GOOD_WORST_M and r.error_m > OUTLIER_FACTOR * float(np.median(others))  # type: ignore[operator,arg-type]
 
 
 def _where(side: SideSummary) -> str:
