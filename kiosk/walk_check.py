@@ -5,10 +5,12 @@ the counter and in front of it (``kiosk calibrate CAL.toml --walk VIDEO``). This
 
 1. :func:`find_dwells`: in the tracked positions, the stretches where one track stays within ``radius_m`` for
    ``min_s`` or longer (a stand); stands of split tracks at one spot are merged.
-2. :func:`assign_dwells`: each stand goes to the tape mark it is nearest to *as one camera sees*: the direction
-   from the camera is known to centimetres, the range only to decimetres, so a range error costs
-   ``range_ratio`` times less than the same error across the view. A staff member placed 1.5 m too far (the
-   failure of issue 11) is still matched to the mark they stood on, and the report shows the 1.5 m.
+2. :func:`assign_dwells`: each stand goes to a tape mark *as one camera sees*: the direction from the camera is
+   known to centimetres, the range only to decimetres, so a stand can be on a mark in its direction even metres
+   off in range, and a range error costs ``range_ratio`` times less than the same error across the view. The
+   order of the walk (the marks' order in the calibration) tells apart marks one behind the other. A staff
+   member placed 1.5 m too far (the failure of issue 11) is still matched to the mark they stood on, and the
+   report shows the 1.5 m.
 3. :func:`judge_walk`: per mark the error, per side of the counter the median and worst error, a verdict in
    plain words and what to change when it fails.
 
@@ -35,8 +37,12 @@ GOOD_MEDIAN_M = 0.25
 GOOD_WORST_M = 0.5
 DWELL_RADIUS_M = 0.3
 DWELL_MIN_S = 2.0
-# A stand this far from every mark (in the camera-weighted metric of `mark_cost`) was not on a mark.
-MATCH_GATE_M = 1.0
+# A stand was not on a mark when it is farther than this across the camera's view from it (one camera knows
+# direction to centimetres), or farther than this in range (which it knows only to decimetres; issue 11 saw a
+# staff member placed 1.3-2.3 m too far, and such a stand must still show up on its mark with that error).
+MATCH_ACROSS_M = 0.6
+MATCH_RANGE_M = 3.0
+STRAY_NEAR_M = 1.5  # a stand on no mark this near a mark never matched was probably meant for it
 # Two stands at one spot with a gap shorter than this are one stand (the track was lost and found again).
 MERGE_GAP_S = 1.5
 # A mark "stands out" when its error is this many times its side's median and above the worst allowed.
@@ -148,16 +154,30 @@ class Mark:
     zone: ZoneName | None
 
 
-def mark_cost(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float],
-              range_ratio: float) -> float:
-    """How far (metres) a placement is from a mark as one camera judges it: the miss across the view at the
-    mark's range, and the miss in range divided by ``range_ratio``."""
+def miss(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float]
+         ) -> tuple[float, float]:
+    """How a placement misses a mark, in metres: across the view (at the mark's range, unsigned) and in range
+    (+ = farther from the camera than the mark)."""
     r_mark = math.dist(camera_xy, mark_xy)
-    r_seen = math.dist(camera_xy, seen_xy)
     bearing = math.atan2(seen_xy[1] - camera_xy[1], seen_xy[0] - camera_xy[0]) \
         - math.atan2(mark_xy[1] - camera_xy[1], mark_xy[0] - camera_xy[0])
     bearing = (bearing + math.pi) % (2 * math.pi) - math.pi
-    return math.hypot(r_mark * bearing, (r_seen - r_mark) / range_ratio)
+    return abs(r_mark * bearing), math.dist(camera_xy, seen_xy) - r_mark
+
+
+def mark_cost(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float],
+              range_ratio: float) -> float:
+    """How far (metres) a placement is from a mark as one camera judges it: the miss across the view, and the
+    miss in range divided by ``range_ratio``."""
+    across, along = miss(camera_xy, mark_xy, seen_xy)
+    return math.hypot(across, along / range_ratio)
+
+
+def could_be_on(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float]) -> bool:
+    """Whether a stand placed at ``seen_xy`` can have been on the mark: in its direction (``MATCH_ACROSS_M``) and
+    within ``MATCH_RANGE_M`` of its range."""
+    across, along = miss(camera_xy, mark_xy, seen_xy)
+    return across <= MATCH_ACROSS_M and abs(along) <= MATCH_RANGE_M
 
 
 @dataclass(frozen=True)
@@ -186,22 +206,75 @@ def _result(mark: Mark, dwells: list[Dwell], camera_xy: tuple[float, float]) -> 
                       math.dist(camera_xy, xy) - math.dist(camera_xy, mark.floor_m), zone)
 
 
+@dataclass(frozen=True)
+class Matching:
+    """Stands matched to marks: a result per mark (in mark order), the stands on no mark, and whether the walk
+    followed the marks' order (else each stand went to the mark nearest in direction)."""
+
+    results: tuple[MarkResult, ...]
+    stray: tuple[Dwell, ...]
+    in_walk_order: bool
+
+
+def _in_order(dwells: Sequence[Dwell], marks: Sequence[Mark], cost: list[list[float | None]]) -> list[int | None]:
+    """Per stand the index of its mark, marks taken in increasing order (each at most once), as many stands
+    matched as the order allows and, among those ways, the least total cost (dynamic programming)."""
+    n, k = len(dwells), len(marks)
+    best = [[(0, 0.0)] * (k + 1) for _ in range(n + 1)]  # (matched, -cost) over dwells[:i], marks[:j]
+    step = [[""] * (k + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(k + 1):
+            if i == 0 and j == 0:
+                continue
+            options = []
+            if i > 0:
+                options.append((best[i - 1][j], "stray"))
+            if j > 0:
+                options.append((best[i][j - 1], "skip"))
+            c = cost[i - 1][j - 1] if i > 0 and j > 0 else None
+            if c is not None:
+                m, neg = best[i - 1][j - 1]
+                options.append(((m + 1, neg - c), "match"))
+            best[i][j], step[i][j] = max(options, key=lambda o: o[0])
+    out: list[int | None] = [None] * n
+    i, j = n, k
+    while i > 0 and j >= 0:
+        move = step[i][j]
+        if move == "match":
+            out[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif move == "skip":
+            j -= 1
+        else:
+            i -= 1
+    return out
+
+
 def assign_dwells(dwells: Sequence[Dwell], marks: Sequence[Mark], camera_xy: tuple[float, float],
-                  range_ratio: float, gate_m: float = MATCH_GATE_M) -> tuple[list[MarkResult], list[Dwell]]:
-    """Each stand to the mark of least :func:`mark_cost`; returns a result per mark (in mark order) and the
-    stands that lay farther than ``gate_m`` from every mark. Several stands on one mark (a second visit) are
-    pooled, weighted by their seconds."""
+                  range_ratio: float) -> Matching:
+    """Stands (in time order) to tape marks (in calibration order).
+
+    A stand can only be on a mark in its direction (:func:`could_be_on`). When the walk followed the marks'
+    order (every stand that can be on some mark matched, in increasing mark order), that order decides: it
+    tells apart two marks one behind the other as seen from the camera, where a range error would make the
+    farther one look nearer. Otherwise each stand goes to the mark of least :func:`mark_cost`, and several
+    stands on one mark (a second visit) are pooled, weighted by their seconds.
+    """
     if not marks:
         raise ValueError("assign_dwells needs at least one tape mark")
-    on: dict[int, list[Dwell]] = {m.number: [] for m in marks}
-    stray = []
-    for d in dwells:
-        cost, best = min((mark_cost(camera_xy, m.floor_m, d.position_m, range_ratio), m.number) for m in marks)
-        if cost <= gate_m:
-            on[best].append(d)
-        else:
-            stray.append(d)
-    return [_result(m, on[m.number], camera_xy) for m in marks], stray
+    cost = [[mark_cost(camera_xy, m.floor_m, d.position_m, range_ratio)
+             if could_be_on(camera_xy, m.floor_m, d.position_m) else None for m in marks] for d in dwells]
+    nearest = [min((c, j) for j, c in enumerate(row) if c is not None)[1] if any(c is not None for c in row)
+               else None for row in cost]
+    ordered = _in_order(dwells, marks, cost)
+    in_order = sum(j is not None for j in ordered) == sum(j is not None for j in nearest)
+    chosen = ordered if in_order else nearest
+    on: dict[int, list[Dwell]] = {j: [] for j in range(len(marks))}
+    for d, j in zip(dwells, chosen):
+        if j is not None:
+            on[j].append(d)
+    stray = tuple(d for d, j in zip(dwells, chosen) if j is None)
+    return Matching(tuple(_result(m, on[j], camera_xy) for j, m in enumerate(marks)), stray, in_order)
 
 
 @dataclass(frozen=True)
@@ -245,7 +318,7 @@ class WalkReport:
                          f"{r.range_error_m:>+5.2f} m  {r.seconds:>4.1f}s  {side}")
         for d in self.stray:
             lines.append(f"  a stand of {d.seconds:.1f} s at ({d.position_m[0]:.2f}, {d.position_m[1]:.2f}) m "
-                         "matched no tape mark (ignored)")
+                         "matched no tape mark")
         for s in self.sides:
             if s.median_m is None:
                 lines.append(f"{s.name}: no mark measured")
@@ -269,7 +342,7 @@ def _summary(name: str, results: list[MarkResult]) -> SideSummary:
     return SideSummary(name, measured, float(np.median(errs)) if errs else None, max(errs) if errs else None)  # type: ignore[type-var]
 
 
-def judge_walk(results: Sequence[MarkResult], stray: Sequence[Dwell], *, looks_along_counter: bool) -> WalkReport:
+def judge_walk(matching: Matching, *, looks_along_counter: bool) -> WalkReport:
     """The verdict on a walk: each side of the counter needs at least one measured mark, a median error of at
     most ``GOOD_MEDIAN_M`` and a worst of at most ``GOOD_WORST_M``, and a person on a staff-zone mark must be
     placed in the staff zone (else they would be counted as a customer and no greeting found).
@@ -277,6 +350,7 @@ def judge_walk(results: Sequence[MarkResult], stray: Sequence[Dwell], *, looks_a
     ``looks_along_counter``: whether the camera's view runs along the counter (DESIGN §1) rather than across it;
     it decides the advice for range errors.
     """
+    results, stray = matching.results, matching.stray
     behind = _summary("behind the counter (staff)", [r for r in results if r.mark.behind_counter])
     front = _summary("in front of the counter (customers)", [r for r in results if not r.mark.behind_counter])
     problems: list[str] = []
@@ -307,6 +381,21 @@ def judge_walk(results: Sequence[MarkResult], stray: Sequence[Dwell], *, looks_a
     if unseen:
         notes.append(f"tape marks never seen with someone standing on them: {', '.join(f'#{n}' for n in unseen)} "
                      "(not walked, hidden, or out of the picture); walk them too where people stand")
+    unseen_marks = [r.mark for r in results if r.measured_m is None]
+    for d in stray:
+        near = min(unseen_marks, key=lambda m: math.dist(m.floor_m, d.position_m), default=None)
+        where = f"({d.position_m[0]:.2f}, {d.position_m[1]:.2f}) m"
+        if near is not None and math.dist(near.floor_m, d.position_m) <= STRAY_NEAR_M:
+            problems.append(f"a stand at {where} lay off the direction of every tape mark, "
+                            f"{math.dist(near.floor_m, d.position_m):.2f} m from tape mark #{near.number}, "
+                            f"which was never matched: if #{near.number} is where they stood, re-measure it and "
+                            "re-click it; if every mark is off like this, the camera has moved since the still")
+        else:
+            notes.append(f"a stand at {where} was on no tape mark and is left out")
+    if not matching.in_walk_order:
+        notes.append("the stands did not follow the order of the marks in the calibration file, so each was matched "
+                     "to the mark nearest in direction; walking the marks in that order tells apart marks that lie "
+                     "one behind the other as the camera sees them")
     return WalkReport(tuple(results), (behind, front), tuple(stray), tuple(dict.fromkeys(problems)), tuple(notes))
 
 

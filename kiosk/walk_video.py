@@ -68,10 +68,10 @@ def check_walk(path: Path, settings: Settings, progress: Callable[[int, int | No
     zones = ZoneMap.from_camera_settings(camera, settings.camera)
     marks = walk_marks([p.floor_m for p in settings.camera.floor_points], zones)
     centre = tuple(float(v) for v in camera.center_m[:2])
-    results, stray = assign_dwells(dwells, marks, centre, settings.tracking.depth_uncertainty_ratio)  # type: ignore[arg-type]
+    matching = assign_dwells(dwells, marks, centre, settings.tracking.depth_uncertainty_ratio)  # type: ignore[arg-type]
     polys = dict(zones.polygons)
     along = True
     if "staff" in polys and "service" in polys:
         along = looks_along(tuple(camera.R[2, :2]), tuple(polys["staff"].mean(axis=0)),  # type: ignore[arg-type]
                             tuple(polys["service"].mean(axis=0)))
-    return judge_walk(results, stray, looks_along_counter=along)
+    return judge_walk(matching, looks_along_counter=along)

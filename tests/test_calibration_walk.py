@@ -136,7 +136,7 @@ def test_a_walk_that_is_not_good_exits_five_and_stores_nothing(calibration: Path
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     marks = [Mark(1, (-1.0, 0.0), True, "staff"), Mark(2, (2.0, 3.0), False, "queue")]
     placed = [Dwell(0.0, 3.0, (-2.2, 0.0), "staff", 31), Dwell(5.0, 8.0, (2.0, 3.0), "queue", 31)]
-    report = judge_walk(*assign_dwells(placed, marks, (-3.0, 1.1), 3.0), looks_along_counter=True)
+    report = judge_walk(assign_dwells(placed, marks, (-3.0, 1.1), 3.0), looks_along_counter=True)
     monkeypatch.setattr("kiosk.walk_video.check_walk", lambda *args, **kwargs: report)
     run = kiosk("calibrate", calibration, "--walk", tmp_path / "walk.mp4", "--out", tmp_path / "kiosk.toml")
     assert run.code == EXIT_WALK_NOT_GOOD == 5

@@ -54,8 +54,7 @@ def judged(placed: dict[int, tuple[float, float]], zones: dict[int, str | None] 
     zones = zones or {}
     dwells = [Dwell(4.0 * i, 4.0 * i + 3.0, xy, zones.get(n, MARKS[n - 1].zone), 31)
               for i, (n, xy) in enumerate(placed.items())]
-    results, stray = assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0)
-    return judge_walk(results, stray, looks_along_counter=along)
+    return judge_walk(assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0), looks_along_counter=along)
 
 
 # --- finding stands -----------------------------------------------------------------------------------------
@@ -117,20 +116,43 @@ def test_a_staff_member_placed_far_beyond_their_mark_is_matched_to_it_by_directi
     camera = (0.0, 0.0)
     marks = [Mark(1, (3.0, 0.0), True, "staff"), Mark(2, (4.5, 1.0), True, "staff")]
     placed = (4.5, 0.0)  # 1.5 m too far, nearer (as the crow flies) to mark 2
-    results, stray = assign_dwells([Dwell(0.0, 3.0, placed, None, 31)], marks, camera, range_ratio=3.0)
-    assert [len(r.dwells) for r in results] == [1, 0] and stray == []
-    assert results[0].error_m == pytest.approx(1.5)
-    assert results[0].range_error_m == pytest.approx(1.5)
+    matching = assign_dwells([Dwell(0.0, 3.0, placed, None, 31)], marks, camera, range_ratio=3.0)
+    assert [len(r.dwells) for r in matching.results] == [1, 0] and matching.stray == ()
+    assert matching.results[0].error_m == pytest.approx(1.5)
+    assert matching.results[0].range_error_m == pytest.approx(1.5)
 
 
-def test_a_stand_far_from_every_mark_is_stray() -> None:
-    results, stray = assign_dwells([Dwell(0.0, 3.0, (0.5, 1.6), "service", 31)], MARKS, CAMERA, range_ratio=3.0)
-    assert len(stray) == 1 and all(r.measured_m is None for r in results)
+def test_the_walk_order_tells_apart_two_marks_one_behind_the_other() -> None:
+    camera = (0.0, 0.0)
+    marks = [Mark(1, (3.0, 0.0), True, "staff"), Mark(2, (4.6, 0.2), True, "staff")]
+    # On mark 1 but placed 1.6 m too far, in mark 2's direction and at its range; then on mark 2, placed right.
+    dwells = [Dwell(0.0, 3.0, (4.6, 0.0), None, 31), Dwell(5.0, 8.0, (4.6, 0.2), None, 31)]
+    matching = assign_dwells(dwells, marks, camera, range_ratio=3.0)
+    assert matching.in_walk_order
+    assert [r.error_m for r in matching.results] == [pytest.approx(1.6), pytest.approx(0.0)]
+
+
+def test_a_walk_out_of_the_marks_order_is_matched_by_direction_and_says_so() -> None:
+    placed = {2: MARKS[1].floor_m, 1: MARKS[0].floor_m, 3: MARKS[2].floor_m}  # mark 2 walked before mark 1
+    report = judged(placed)
+    assert [r.error_m for r in report.marks[:3]] == [0.0, 0.0, 0.0]
+    assert any(n.startswith("the stands did not follow the order of the marks") for n in report.notes)
+
+
+def test_a_stand_off_the_direction_of_every_mark_is_stray() -> None:
+    matching = assign_dwells([Dwell(0.0, 3.0, (0.5, 1.6), "service", 31)], MARKS, CAMERA, range_ratio=3.0)
+    assert len(matching.stray) == 1 and all(r.measured_m is None for r in matching.results)
+
+
+def test_a_stand_in_a_marks_direction_but_far_beyond_its_range_is_stray() -> None:
+    matching = assign_dwells([Dwell(0.0, 3.0, farther(MARKS[0].floor_m, 3.5), None, 31)], MARKS, CAMERA, 3.0)
+    assert len(matching.stray) == 1
 
 
 def test_two_visits_to_one_mark_are_pooled_by_their_seconds() -> None:
-    dwells = [Dwell(0.0, 3.0, (-1.0, 0.1), "staff", 31), Dwell(10.0, 4.0 + 10.0, (-1.0, -0.05), "staff", 41)]
-    results, _ = assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0)
+    dwells = [Dwell(0.0, 3.0, (-1.0, 0.1), "staff", 31), Dwell(5.0, 8.0, (2.0, 3.0), "queue", 31),
+              Dwell(10.0, 14.0, (-1.0, -0.05), "staff", 41)]
+    results = assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0).results
     assert results[0].seconds == pytest.approx(7.0)
     assert results[0].measured_m[1] == pytest.approx((0.1 * 3 - 0.05 * 4) / 7)  # type: ignore[index]
 
@@ -202,9 +224,15 @@ def test_placements_off_across_the_view_suggest_the_camera_moved() -> None:
 
 def test_one_mark_far_worse_than_the_others_is_to_be_re_measured() -> None:
     report = judged({1: MARKS[0].floor_m, 2: MARKS[1].floor_m,
-                     3: aside(MARKS[2].floor_m, 0.05), 4: aside(MARKS[3].floor_m, 0.8)})
+                     3: aside(MARKS[2].floor_m, 0.05), 4: farther(MARKS[3].floor_m, 1.2)})
     (problem,) = report.problems  # the camera itself is fine: only the odd mark
-    assert problem.startswith("tape mark #4 at (-1.0, 3.0) m stands out (0.80 m off") and "re-measure" in problem
+    assert problem.startswith("tape mark #4 at (-1.0, 3.0) m stands out (1.20 m off") and "re-measure" in problem
+
+
+def test_a_stand_beside_a_mark_never_matched_points_at_that_mark() -> None:
+    report = judged({1: MARKS[0].floor_m, 2: MARKS[1].floor_m, 3: MARKS[2].floor_m, 4: aside(MARKS[3].floor_m, 0.8)})
+    (problem,) = report.problems
+    assert "0.80 m from tape mark #4, which was never matched" in problem and "re-measure it" in problem
 
 
 def test_a_side_without_a_measured_mark_is_not_good() -> None:
