@@ -176,7 +176,8 @@ def states_at(scene: Scene, t: float) -> dict[str, _State]:
     return states
 
 
-def _zone_of(scene: Scene, xy: tuple[float, float]):
+def zone_of(scene: Scene, xy: tuple[float, float]) -> str | None:
+    """The scene's zone (staff wins over service over queue) a true floor position lies in."""
     for name in ("staff", "service", "queue"):
         for z in scene.zones:
             if z.name == name and point_in_polygon(xy, np.asarray(z.polygon_m)):
@@ -302,7 +303,7 @@ def run_scene(scene: Scene, settings: Settings) -> SimulationResult:
         got += measured.update(floor.update(t, observe(scene, cam, t, states, rng)))
         people = []
         for name, st in states.items():
-            zone = _zone_of(scene, st.position)
+            zone = zone_of(scene, st.position)
             people.append(TrackedPerson(track_id=ids[name], role="staff" if zone == "staff" else "customer",
                                         zone=zone, position_m=st.position, head_heading_rad=st.head_heading,
                                         body_heading_rad=st.body_heading))
