@@ -37,6 +37,7 @@ class ServiceSettings(_Section):
     engage_angle_deg: float = Field(30.0, gt=0, le=90, description="Staff facing within this angle of the line to the customer engages them.")
     engage_hold_s: float = Field(1.0, ge=0, le=30, description="Facing must hold this long; the greeting moment is the start of that window.")
     mutual_facing_angle_deg: float = Field(20.0, gt=0, le=90, description="Each head within this angle of the other counts as mutual facing (eye-contact proxy).")
+    yaw_uncertainty_allowance_deg: float = Field(15.0, ge=0, le=45, description="The facing tolerances above widen by the head yaw's standard deviation, up to this much: a three-quarter view is less certain than a profile, and a point value alone would call it a look away.")
     service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
     evidence_gap_s: float = Field(0.5, ge=0, le=10, description="Frames without a view of a facing pair shorter than this neither break nor extend an engagement window.")
     relink_distance_m: float = Field(0.8, ge=0, le=5, description="A new customer track this close to where an open one vanished (within the exit grace) continues it.")

@@ -120,6 +120,8 @@ class FloorTracker:
             c = self._camera.center_m
             people.append(TrackedPerson(track_id=int(obj.id), role=self._role(int(obj.id), t, zone),
                                         zone=zone, position_m=pos, head_heading_rad=head, body_heading_rad=body,
+                                        head_heading_sd_rad=(math.radians(obs.head.yaw_sd_deg)
+                                                             if head is not None and obs.head is not None else 0.0),
                                         range_sd_m=range_sd, range_axis_rad=math.atan2(pos[1] - c[1], pos[0] - c[0])))
         live = {p.track_id for p in people} | {int(o.id) for o in tracked}
         self._headings = {k: v for k, v in self._headings.items() if k in live}
