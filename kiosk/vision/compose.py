@@ -31,7 +31,7 @@ import numpy as np
 
 from kiosk.geometry import CameraModel, yaw_from_heading
 from kiosk.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
-from kiosk.simulate import Scene, states_at, true_camera
+from kiosk.simulate import Scene, SceneError, counter_box, states_at, true_camera
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 CATALOGUE = Path(__file__).resolve().parents[2] / "scenes" / "composed" / "cutouts.toml"
@@ -250,13 +250,12 @@ class CounterSet:
 
     def __init__(self, scene: Scene, camera: CameraModel, depth_m: float = 0.85) -> None:
         zones = {z.name: np.asarray(z.polygon_m, float) for z in scene.zones}
-        service, staff = zones.get("service"), zones.get("staff")
-        if service is None or staff is None or staff[:, 1].mean() >= service[:, 1].mean():
-            raise ComposeError(f"scene {scene.name!r}: the composer needs a staff zone at smaller y than the "
-                               "service zone (its counter runs along x between them)")
-        front = float(service[:, 1].min())
-        self.counter = (np.array([service[:, 0].min(), front - depth_m, 0.0]),
-                        np.array([service[:, 0].max(), front, scene.counter.height_m]))
+        try:
+            lo, hi = counter_box(scene.model_copy(update={"counter": scene.counter.model_copy(update={"depth_m": depth_m})}))
+        except SceneError as exc:
+            raise ComposeError(str(exc)) from None
+        self.counter = (lo, hi)
+        staff = zones["staff"]
         everything = np.vstack(list(zones.values()))
         c = camera.center_m
         self.room = (np.array([min(everything[:, 0].min(), c[0]) - 1.0, staff[:, 1].min() - 0.4, 0.0]),
