@@ -42,6 +42,7 @@ DWELL_MIN_S = 2.0
 # staff member placed 1.3-2.3 m too far, and such a stand must still show up on its mark with that error).
 MATCH_ACROSS_M = 0.6
 MATCH_RANGE_M = 3.0
+UNDER_COUNTER_M = 0.1  # a mark this far inside the counter's footprint is under it (nearer: at its edge, where people stand)
 STRAY_NEAR_M = 1.5  # a stand on no mark this near a mark never matched was probably meant for it
 # Two stands at one spot with a gap shorter than this are one stand (the track was lost and found again).
 MERGE_GAP_S = 1.5
@@ -146,12 +147,13 @@ def find_dwells(seen: Iterable[Sighting], radius_m: float = DWELL_RADIUS_M, min_
 
 @dataclass(frozen=True)
 class Mark:
-    """A tape mark: its number in the calibration (1-based), where it is, and its side of the counter."""
+    """A tape mark: its number in the calibration (1-based), where it is, its side of the counter and zone."""
 
     number: int
     floor_m: tuple[float, float]
     behind_counter: bool
     zone: ZoneName | None
+    under_counter: bool = False  # nobody can stand on it: it is left out of the walk
 
 
 def miss(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float]
@@ -263,7 +265,8 @@ def assign_dwells(dwells: Sequence[Dwell], marks: Sequence[Mark], camera_xy: tup
     if not marks:
         raise ValueError("assign_dwells needs at least one tape mark")
     cost = [[mark_cost(camera_xy, m.floor_m, d.position_m, range_ratio)
-             if could_be_on(camera_xy, m.floor_m, d.position_m) else None for m in marks] for d in dwells]
+             if not m.under_counter and could_be_on(camera_xy, m.floor_m, d.position_m) else None for m in marks]
+            for d in dwells]
     nearest = [min((c, j) for j, c in enumerate(row) if c is not None)[1] if any(c is not None for c in row)
                else None for row in cost]
     ordered = _in_order(dwells, marks, cost)
@@ -311,7 +314,8 @@ class WalkReport:
             side = "behind" if r.mark.behind_counter else "front"
             at = f"({r.mark.floor_m[0]:.2f}, {r.mark.floor_m[1]:.2f})"
             if r.measured_m is None:
-                lines.append(f"  #{r.mark.number:<3}  {at:>13}  {'not seen':>13}  {'':>7}  {'':>7}  {'':>5}  {side}")
+                seen = "under counter" if r.mark.under_counter else "not seen"
+                lines.append(f"  #{r.mark.number:<3}  {at:>13}  {seen:>13}  {'':>7}  {'':>7}  {'':>5}  {side}")
                 continue
             placed = f"({r.measured_m[0]:.2f}, {r.measured_m[1]:.2f})"
             lines.append(f"  #{r.mark.number:<3}  {at:>13}  {placed:>13}  {r.error_m:>5.2f} m  "
@@ -377,11 +381,11 @@ def judge_walk(matching: Matching, *, looks_along_counter: bool) -> WalkReport:
             problems.append(f"the person on tape mark #{r.mark.number} (in the staff zone) was placed in "
                             f"{'the ' + r.zone_seen + ' zone' if r.zone_seen else 'no zone'}, so staff standing "
                             f"there would count as customers and greet no one: {fix}")
-    unseen = [r.mark.number for r in results if r.measured_m is None]
+    unseen = [r.mark.number for r in results if r.measured_m is None and not r.mark.under_counter]
     if unseen:
         notes.append(f"tape marks never seen with someone standing on them: {', '.join(f'#{n}' for n in unseen)} "
                      "(not walked, hidden, or out of the picture); walk them too where people stand")
-    unseen_marks = [r.mark for r in results if r.measured_m is None]
+    unseen_marks = [r.mark for r in results if r.measured_m is None and not r.mark.under_counter]
     for d in stray:
         near = min(unseen_marks, key=lambda m: math.dist(m.floor_m, d.position_m), default=None)
         where = f"({d.position_m[0]:.2f}, {d.position_m[1]:.2f}) m"
@@ -438,9 +442,7 @@ def looks_along(camera_forward_xy: tuple[float, float], staff_centroid: tuple[fl
     return cos < math.cos(math.radians(45))
 
 
-def _distance_to_polygon(point: tuple[float, float], polygon: np.ndarray) -> float:
-    if point_in_polygon(point, polygon):
-        return 0.0
+def _edge_distance(point: tuple[float, float], polygon: np.ndarray) -> float:
     p = np.asarray(point, float)
     a, b = polygon, np.roll(polygon, -1, axis=0)
     ab = b - a
@@ -448,16 +450,24 @@ def _distance_to_polygon(point: tuple[float, float], polygon: np.ndarray) -> flo
     return float(np.linalg.norm(a + u[:, None] * ab - p, axis=1).min())
 
 
-def walk_marks(points_m: Sequence[tuple[float, float]], zones: ZoneMap) -> list[Mark]:
+def _distance_to_polygon(point: tuple[float, float], polygon: np.ndarray) -> float:
+    return 0.0 if point_in_polygon(point, polygon) else _edge_distance(point, polygon)
+
+
+def walk_marks(points_m: Sequence[tuple[float, float]], zones: ZoneMap,
+               counter_m: Sequence[tuple[float, float]] | None = None) -> list[Mark]:
     """The calibration's tape marks (floor x, y in calibration order) with their side of the counter: behind it
     when inside the staff zone or nearer to it than to every customer zone (service, queue), e.g. a mark
-    against the back wall; else in front."""
+    against the back wall; else in front. ``counter_m``: the counter's footprint (floor corners), when measured;
+    a mark well inside it is under the counter, where nobody stands."""
     staff = [poly for name, poly in zones.polygons if name == "staff"]
     customer = [poly for name, poly in zones.polygons if name != "staff"]
+    counter = None if counter_m is None else np.asarray(counter_m, float)
     marks = []
     for i, (x, y) in enumerate(points_m, start=1):
         xy = (float(x), float(y))
         to_staff = min((_distance_to_polygon(xy, p) for p in staff), default=math.inf)
         to_customer = min((_distance_to_polygon(xy, p) for p in customer), default=math.inf)
-        marks.append(Mark(i, xy, to_staff == 0.0 or to_staff < to_customer, zones.zone_of(xy)))
+        under = counter is not None and point_in_polygon(xy, counter) and _edge_distance(xy, counter) > UNDER_COUNTER_M
+        marks.append(Mark(i, xy, to_staff == 0.0 or to_staff < to_customer, zones.zone_of(xy), under))
     return marks

@@ -66,7 +66,9 @@ def check_walk(path: Path, settings: Settings, progress: Callable[[int, int | No
                         "with the whole person in the picture")
     camera = camera_from_settings(settings.camera)
     zones = ZoneMap.from_camera_settings(camera, settings.camera)
-    marks = walk_marks([p.floor_m for p in settings.camera.floor_points], zones)
+    counter = settings.camera.counter
+    marks = walk_marks([p.floor_m for p in settings.camera.floor_points], zones,
+                       None if counter is None else counter.footprint_m)
     centre = tuple(float(v) for v in camera.center_m[:2])
     matching = assign_dwells(dwells, marks, centre, settings.tracking.depth_uncertainty_ratio)  # type: ignore[arg-type]
     polys = dict(zones.polygons)

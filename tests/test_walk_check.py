@@ -174,6 +174,23 @@ def test_a_mark_is_behind_the_counter_when_in_or_nearest_the_staff_zone(at, behi
     assert (mark.behind_counter, mark.zone) == (behind, zone)
 
 
+COUNTER = [(-1.0, 0.7), (2.0, 0.7), (2.0, 1.3), (-1.0, 1.3)]
+
+
+@pytest.mark.parametrize(("at", "under"), [((0.5, 1.0), True), ((-0.95, 1.0), False), ((0.5, 0.5), False)])
+def test_a_mark_well_inside_the_counters_footprint_is_under_the_counter(at, under) -> None:
+    (mark,) = walk_marks([at], ZONES, COUNTER)
+    assert mark.under_counter == under
+
+
+def test_a_mark_under_the_counter_is_neither_matched_nor_missed() -> None:
+    marks = [*MARKS, Mark(5, (0.5, 1.0), True, None, under_counter=True)]
+    matching = assign_dwells([Dwell(0.0, 3.0, (0.5, 1.0), None, 31)], marks, CAMERA, range_ratio=3.0)
+    assert matching.results[4].measured_m is None
+    report = judge_walk(matching, looks_along_counter=True)
+    assert "#5" not in " ".join(report.notes) and "under counter" in report.text()
+
+
 def test_marks_are_numbered_in_calibration_order_from_one() -> None:
     assert [m.number for m in walk_marks([(0.5, 0.5), (0.0, 2.0), (0.5, 2.5)], ZONES)] == [1, 2, 3]
 
