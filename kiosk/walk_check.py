@@ -146,6 +146,28 @@ def find_dwells(seen: Iterable[Sighting], radius_m: float = DWELL_RADIUS_M, min_
 
 
 @dataclass(frozen=True)
+class BlindSpell:
+    """A stretch of the walk in which nobody was placed at all, between two sightings (seconds, metres)."""
+
+    start_s: float
+    end_s: float
+    last_m: tuple[float, float]
+    next_m: tuple[float, float]
+
+    @property
+    def seconds(self) -> float:
+        return self.end_s - self.start_s
+
+
+def find_blind_spells(seen: Iterable[Sighting], min_s: float = DWELL_MIN_S) -> list[BlindSpell]:
+    """The gaps of ``min_s`` or longer between one sighting of anybody and the next: the walker stays in view,
+    so in such a gap they stood (or walked) where the camera does not place them."""
+    ordered = sorted(seen, key=lambda s: s.t)
+    return [BlindSpell(a.t, b.t, a.position_m, b.position_m) for a, b in zip(ordered, ordered[1:])
+            if b.t - a.t >= min_s]
+
+
+@dataclass(frozen=True)
 class Mark:
     """A tape mark: its number in the calibration (1-based), where it is, its side of the counter and zone."""
 
@@ -346,13 +368,14 @@ def _summary(name: str, results: list[MarkResult]) -> SideSummary:
     return SideSummary(name, measured, float(np.median(errs)) if errs else None, max(errs) if errs else None)  # type: ignore[type-var]
 
 
-def judge_walk(matching: Matching, *, looks_along_counter: bool) -> WalkReport:
+def judge_walk(matching: Matching, *, looks_along_counter: bool, blind: Sequence[BlindSpell] = ()) -> WalkReport:
     """The verdict on a walk: each side of the counter needs at least one measured mark, a median error of at
     most ``GOOD_MEDIAN_M`` and a worst of at most ``GOOD_WORST_M``, and a person on a staff-zone mark must be
     placed in the staff zone (else they would be counted as a customer and no greeting found).
 
     ``looks_along_counter``: whether the camera's view runs along the counter (DESIGN §1) rather than across it;
-    it decides the advice for range errors.
+    it decides the advice for range errors. ``blind``: the spells nobody was placed (:func:`find_blind_spells`);
+    one that begins and ends near a mark never seen means the walker was lost standing there.
     """
     results, stray = matching.results, matching.stray
     behind = _summary("behind the counter (staff)", [r for r in results if r.mark.behind_counter])
@@ -396,6 +419,20 @@ def judge_walk(matching: Matching, *, looks_along_counter: bool) -> WalkReport:
                             "re-click it; if every mark is off like this, the camera has moved since the still")
         else:
             notes.append(f"a stand at {where} was on no tape mark and is left out")
+    for spell in blind:
+        near = [m for m in unseen_marks if max(math.dist(m.floor_m, spell.last_m),
+                                               math.dist(m.floor_m, spell.next_m)) <= STRAY_NEAR_M]
+        where = (f"nobody was placed for {spell.seconds:.1f} s ({spell.start_s:.1f}-{spell.end_s:.1f} s of the video), "
+                 f"between ({spell.last_m[0]:.2f}, {spell.last_m[1]:.2f}) m and "
+                 f"({spell.next_m[0]:.2f}, {spell.next_m[1]:.2f}) m")
+        if near:
+            who = "staff" if any(m.behind_counter for m in near) else "customers"
+            problems.append(f"{where}, near tape mark {' or '.join(f'#{m.number}' for m in near)}, never seen: if the "
+                            f"walker stood there, {who} there are not measured at all; check that the mark is in "
+                            "the picture and not hidden (by the counter, a screen), else raise the camera or move it "
+                            "to the end of the counter")
+        else:
+            notes.append(f"{where}; if the walker stayed in the picture, they were lost there")
     if not matching.in_walk_order:
         notes.append("the stands did not follow the order of the marks in the calibration file, so each was matched "
                      "to the mark nearest in direction; walking the marks in that order tells apart marks that lie "

@@ -11,8 +11,8 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.walk_check import (
-    DWELL_MIN_S, Sighting, WalkError, WalkReport, assign_dwells, find_dwells, judge_walk, looks_along, sightings,
-    walk_marks,
+    DWELL_MIN_S, Sighting, WalkError, WalkReport, assign_dwells, find_blind_spells, find_dwells, judge_walk, looks_along,
+    sightings, walk_marks,
 )
 
 
@@ -76,4 +76,4 @@ def check_walk(path: Path, settings: Settings, progress: Callable[[int, int | No
     if "staff" in polys and "service" in polys:
         along = looks_along(tuple(camera.R[2, :2]), tuple(polys["staff"].mean(axis=0)),  # type: ignore[arg-type]
                             tuple(polys["service"].mean(axis=0)))
-    return judge_walk(matching, looks_along_counter=along)
+    return judge_walk(matching, looks_along_counter=along, blind=find_blind_spells(seen))

@@ -11,8 +11,8 @@ import pytest
 from kiosk.service.frame import SceneFrame, TrackedPerson
 from kiosk.tracking import ZoneMap
 from kiosk.walk_check import (
-    Dwell, Mark, Sighting, WalkReport, assign_dwells, find_dwells, judge_walk, looks_along, mark_cost, sightings,
-    walk_marks,
+    BlindSpell, Dwell, Mark, Sighting, WalkReport, assign_dwells, find_blind_spells, find_dwells, judge_walk,
+    looks_along, mark_cost, sightings, walk_marks,
 )
 
 FPS = 10.0
@@ -49,12 +49,13 @@ def aside(mark: tuple[float, float], by_m: float) -> tuple[float, float]:
 
 
 def judged(placed: dict[int, tuple[float, float]], zones: dict[int, str | None] | None = None,
-           along: bool = True) -> WalkReport:
+           along: bool = True, blind: list[BlindSpell] | None = None) -> WalkReport:
     """The verdict when the person on mark n was placed at placed[n] for 3 s."""
     zones = zones or {}
     dwells = [Dwell(4.0 * i, 4.0 * i + 3.0, xy, zones.get(n, MARKS[n - 1].zone), 31)
               for i, (n, xy) in enumerate(placed.items())]
-    return judge_walk(assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0), looks_along_counter=along)
+    return judge_walk(assign_dwells(dwells, MARKS, CAMERA, range_ratio=3.0), looks_along_counter=along,
+                      blind=blind or [])
 
 
 # --- finding stands -----------------------------------------------------------------------------------------
@@ -270,6 +271,27 @@ def test_marks_never_walked_are_noted_without_failing_the_walk() -> None:
     assert report.ok
     assert report.notes == ("tape marks never seen with someone standing on them: #2, #4 (not walked, hidden, or "
                             "out of the picture); walk them too where people stand",)
+
+
+def test_a_gap_of_two_seconds_with_nobody_placed_is_a_blind_spell() -> None:
+    seen = stand(1, (-1.0, 0.0), 0.0, 3.0) + stand(2, (2.0, 0.0), 5.5, 3.0) + stand(2, (2.0, 3.0), 9.0, 3.0)
+    assert find_blind_spells(seen) == [BlindSpell(3.0, 5.5, (-1.0, 0.0), (2.0, 0.0))]
+
+
+def test_the_walker_lost_near_a_mark_never_seen_fails_the_walk() -> None:
+    dwells = [Dwell(0.0, 3.0, MARKS[0].floor_m, "staff", 31), Dwell(8.0, 11.0, MARKS[2].floor_m, "queue", 31),
+              Dwell(13.0, 16.0, MARKS[3].floor_m, "queue", 31)]
+    lost = BlindSpell(3.6, 7.4, (1.4, 0.1), (2.3, 0.6))  # went to mark 2 (2, 0) and came back from it unseen
+    report = judge_walk(assign_dwells(dwells, MARKS, CAMERA, 3.0), looks_along_counter=True, blind=[lost])
+    (problem,) = report.problems
+    assert problem.startswith("nobody was placed for 3.8 s (3.6-7.4 s of the video)")
+    assert "near tape mark #2, never seen" in problem and "staff there are not measured" in problem
+
+
+def test_a_blind_spell_away_from_unseen_marks_is_only_noted() -> None:
+    report = judged({1: MARKS[0].floor_m, 2: MARKS[1].floor_m, 3: MARKS[2].floor_m, 4: MARKS[3].floor_m},
+                    blind=[BlindSpell(3.0, 6.0, (3.5, 1.0), (3.5, 2.0))])  # walking round the counter's far end
+    assert report.ok and any("they were lost there" in n for n in report.notes)
 
 
 def test_a_camera_at_the_counter_end_looks_along_it_and_one_facing_the_counter_does_not() -> None:
