@@ -384,8 +384,11 @@ def judge_walk(matching: Matching, *, looks_along_counter: bool, blind: Sequence
     notes: list[str] = []
     for side, who in ((behind, "staff"), (front, "customers")):
         if side.median_m is None:
-            problems.append(f"no tape mark {_where(side)} was seen with someone standing on it: "
-                            f"film the walk again, standing still 3 s on at least two marks where {who} stand")
+            problems.append(f"no tape mark {_where(side)} was seen with someone standing on it: if nobody stood "
+                            f"there, film the walk again, standing still 3 s on at least two marks where {who} stand; "
+                            f"if someone did, this camera position does not see {who} {_where(side)}: check that the "
+                            "marks are in the picture and not hidden, then raise the camera or move it to the end of "
+                            "the counter")
             continue
         outliers = [r for r in side.measured if _stands_out(side, r)]
         rest = [r for r in side.measured if r not in outliers]
