@@ -87,7 +87,8 @@ def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
                            description="Add a dashboard login: admin (everything), regional (its regions) or "
                                        "manager (one store).")
         u.add_argument("id", help="user name")
-        u.add_argument("--role", required=True, choices=["admin", "regional", "manager"])
+        u.add_argument("--role", required=True, choices=["admin", "regional", "manager"],
+                       help="admin: everything; regional: the stores of its --region(s); manager: its --store")
         u.add_argument("--store", default=None, help="the store a manager manages")
         u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
         u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
