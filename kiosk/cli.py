@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -145,12 +146,27 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"kiosk run: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         factory = lambda store: WatchedFeed(LiveFeed(settings, source, store, rubric), notifier)  # noqa: E731
+    _stop_app_on_sigterm()
     try:
         run_terminal(settings, factory)
     except (FontsMissingError, StoreError) as exc:
         print(f"kiosk run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0
+
+
+def _stop_app_on_sigterm() -> None:
+    """``systemctl stop`` sends SIGTERM: close the app as its window would (feed and sync stopped, STOPPING=1,
+    the store closed) instead of dying mid-write."""
+    def stop(signum: int, frame: object) -> None:
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is None:  # not up yet: nothing to close
+            raise SystemExit(128 + signum)
+        app.stop()
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
