@@ -312,7 +312,7 @@ def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
             text = f"key {key!r} is missing (required)"
         elif e["type"] == "extra_forbidden":
             model = models.get(tuple(loc[:-1]))
-            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "see rubrics/README.md"
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "see kiosk/data/rubrics/README.md"
             text = f"key {key!r} is not allowed; allowed keys: {allowed}"
         elif key and not isinstance(e.get("input"), (dict, list, tuple)):
             text = f"{key} = {e['input']!r}: {msg}"
