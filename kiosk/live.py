@@ -80,7 +80,8 @@ class LiveFeed:
             self._publish(preview_bgr=None)
 
     def progress_age_s(self) -> float | None:
-        """Seconds since the loop last processed a frame or ticked through a camera retry; None before either."""
+        """Seconds since the loop last processed a frame or ticked through a camera retry; None while it opens the
+        camera and loads the models (at start, and again after a fault)."""
         at = self._progress_at
         return None if at is None else time.monotonic() - at
 
@@ -115,9 +116,11 @@ class LiveFeed:
         return False
 
     def _run_source(self) -> None:
+        self._progress_at = None  # (re)starting: opening the camera and loading the models may take a while
         with self._source_factory(self._spec) as source:
             fps_cap = self._settings.vision.max_fps
             pipeline = self._pipeline_factory(self._settings, fps_cap)
+            self._progressed()
             try:
                 self._publish(status="running", message="camera running")
                 t_first, wall_first = None, self._clock()

@@ -101,18 +101,18 @@ class WatchedFeed:
 
     Args:
         feed: the real feed (:class:`kiosk.live.LiveFeed`, or the demo feed). When it has ``progress_age_s()``
-            (seconds since its loop last made progress, None while it starts up) a stale loop stops the pings.
+            (seconds since its loop last made progress, None while it (re)starts) a stale loop stops the pings.
         notifier: where the states go.
-        startup_grace_s: how long a feed may take to open its camera and load its models before it must show progress.
+        startup_grace_s: how long a feed may take to open its camera and load its models, at start or after a
+            fault, before it must show progress.
     """
 
     def __init__(self, feed: Any, notifier: Notifier, *, startup_grace_s: float = 180.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._feed, self._notifier, self._grace, self._clock = feed, notifier, startup_grace_s, clock
-        self._started_at: float | None = None
+        self._starting_since: float | None = None
 
     def start(self) -> None:
-        self._started_at = self._clock()
         self._feed.start()
         self._notifier.ready()
 
@@ -130,11 +130,15 @@ class WatchedFeed:
         return snap
 
     def healthy(self) -> bool:
-        """The live loop made progress within one watchdog period (or is still inside its start-up grace)."""
+        """The live loop made progress within one watchdog period, or has been (re)starting for less than the grace."""
         age_of = getattr(self._feed, "progress_age_s", None)
         if age_of is None:
             return True
         age = age_of()
-        if age is None:
-            return self._started_at is not None and self._clock() - self._started_at < self._grace
+        if age is None:  # starting (or restarting after a fault): allowed up to the grace, counted from when seen
+            now = self._clock()
+            if self._starting_since is None:
+                self._starting_since = now
+            return now - self._starting_since < self._grace
+        self._starting_since = None
         return age < (self._notifier.watchdog_s or float("inf"))

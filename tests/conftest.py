@@ -4,9 +4,17 @@ real user's: nothing a test does lands in the home directory of whoever runs the
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+
+_HOME: list[str] = []
 
 
 def pytest_configure(config) -> None:
-    home = tempfile.mkdtemp(prefix="kiosk-test-xdg-")
-    os.environ["XDG_DATA_HOME"] = home
+    _HOME.append(tempfile.mkdtemp(prefix="kiosk-test-xdg-"))
+    os.environ["XDG_DATA_HOME"] = _HOME[0]
+
+
+def pytest_unconfigure(config) -> None:
+    for home in _HOME:
+        shutil.rmtree(home, ignore_errors=True)

@@ -11,7 +11,7 @@ import pytest
 from kiosk.config import Settings
 from kiosk.observation import LEFT_HIP, NOSE, Observation
 from kiosk.pipeline import Pipeline
-from kiosk.simulate import _states_at, calibrate, load_scene, observe, true_camera
+from kiosk.simulate import calibrate, load_scene, observe, states_at, true_camera
 
 from tests.test_live import RUBRIC, FakePipeline, frames, wait_for
 
@@ -67,7 +67,7 @@ def simulated_observations(nan_every: int | None) -> tuple[Settings, list[tuple[
     out = []
     for i in range(int(SCENE.duration_s * SCENE.fps) + 1):
         t = i / SCENE.fps
-        seen = observe(SCENE, cam, t, _states_at(SCENE, t), rng)
+        seen = observe(SCENE, cam, t, states_at(SCENE, t), rng)
         if nan_every and i % nan_every == 0:
             spoilt = []
             for o in seen:

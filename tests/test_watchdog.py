@@ -113,6 +113,20 @@ def test_a_loop_still_loading_its_models_is_given_the_start_up_grace_only(system
     assert received() == ["READY=1", "WATCHDOG=1"]
 
 
+def test_a_restart_after_a_fault_gets_its_own_grace(systemd):
+    env, received = systemd
+    clock, feed = Clock(), StubFeed()
+    watched = WatchedFeed(feed, Notifier(env, clock=clock), clock=clock, startup_grace_s=60)
+    feed.age = 0.1
+    watched.snapshot()
+    clock.now += 300  # hours of frames later the camera failed; the loop reopens it and reloads the models
+    feed.age = None
+    watched.snapshot()
+    clock.now += 30
+    watched.snapshot()
+    assert received() == ["WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1"]
+
+
 def test_a_watchdog_meant_for_another_process_is_ignored(systemd):
     env, received = systemd
     notifier = Notifier({**env, "WATCHDOG_PID": "1"})
