@@ -25,7 +25,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -112,21 +114,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workdir: Path, port: int) -> subprocess.Popen:
-    """The central server in its own process, as in production; returns once it answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | None = None) -> subprocess.Popen:
+    """The central server in its own process, as in production; returns once it answers.
+
+    ``started`` receives the process as soon as it exists, so a caller stopped by a signal at any moment after
+    that can still stop it (it is also stopped here when the wait for it is interrupted)."""
+    # A SIGTERM between the fork and the assignment would leave a server nobody knows of: it waits until the
+    # process is on record.
+    with _sigterm_held():
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
+                                 "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if started is not None:
+            started.append(proc)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the central server stopped at start: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the central server stopped at start: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+                    return proc
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
+    except BaseException:  # also Ctrl+C or SIGTERM while waiting for it: the caller never got it to stop
+        stop_server(proc)
+        raise
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
-    raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def register(workdir: Path) -> dict[str, str]:
@@ -241,8 +263,28 @@ def comparison_text(compare: dict) -> str:
     return "\n".join(rows)
 
 
+_HELD: dict[str, int | None] = {"depth": 0, "pending": None}
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM becomes a KeyboardInterrupt, so that every ``finally`` runs; inside :func:`_sigterm_held` it waits
+    for the end of the block."""
+    if _HELD["depth"]:
+        _HELD["pending"] = signum
+        return
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _sigterm_held() -> Iterator[None]:
+    _HELD["depth"] = (_HELD["depth"] or 0) + 1
+    try:
+        yield
+    finally:
+        _HELD["depth"] = (_HELD["depth"] or 1) - 1
+        pending, _HELD["pending"] = _HELD["pending"], None
+        if pending is not None and not _HELD["depth"]:
+            raise KeyboardInterrupt(f"signal {pending}")
 
 
 def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
@@ -277,8 +319,9 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
     url = f"http://127.0.0.1:{port}"
     day = datetime.now(timezone.utc).date() - timedelta(days=1)
     say(f"[1/5] central server (SQLite in {workdir / 'central'}) starting on {url}")
-    server = start_server(workdir, port)
+    servers: list[subprocess.Popen] = []
     try:
+        server = start_server(workdir, port, servers)
         say(f"[2/5] region '{REGION}' with {len(PLANS)} stores, their devices and the demo logins registered")
         tokens = register(workdir)
         settings = {p.store_id: terminal_settings(p, workdir, url, tokens[p.store_id]) for p in PLANS}
@@ -317,8 +360,5 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
                 say("\nstopping")
         return terminals, daily, compare
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for proc in servers:
+            stop_server(proc)
