@@ -65,21 +65,30 @@ def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--port", type=int, default=None, help="port (default 8000)")
         sp.add_argument("--uds", default=None, help="listen on this Unix socket instead of host:port")
     elif name == "central":
-        sub = sp.add_subparsers(dest="action", required=True)
-        r = sub.add_parser("add-region")
-        r.add_argument("id")
-        r.add_argument("--name", default=None)
-        st = sub.add_parser("add-store")
-        st.add_argument("id")
-        st.add_argument("--region", required=True)
-        st.add_argument("--name", default=None)
-        st.add_argument("--timezone", default="UTC")
-        d = sub.add_parser("add-device")
-        d.add_argument("id")
-        d.add_argument("--store", required=True)
-        u = sub.add_parser("add-user")
+        sub = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+        r = sub.add_parser("add-region", help="add a region (a group of stores a regional user sees)",
+                           description="Add a region: a group of stores compared with each other.")
+        r.add_argument("id", help="short region id, e.g. north (letters, digits, - and _)")
+        r.add_argument("--name", default=None, help="display name (default: the id)")
+        st = sub.add_parser("add-store", help="add a store to a region",
+                            description="Add a store. Its terminals use the same id as store.store_id.")
+        st.add_argument("id", help="store id, the same as store.store_id in its terminals' settings")
+        st.add_argument("--region", required=True, help="the region id it belongs to")
+        st.add_argument("--name", default=None, help="display name, e.g. 'Retail, Market Street' (default: the id)")
+        st.add_argument("--timezone", default="UTC",
+                        help="the store's IANA time zone, e.g. Europe/Berlin: its figures are filed under its local "
+                             "day (default UTC)")
+        d = sub.add_parser("add-device", help="register a terminal; prints its token once",
+                           description="Register a terminal of a store and print its bearer token once: put it in "
+                                       "the terminal's settings as [sync] device_token.")
+        d.add_argument("id", help="device id, the same as store.device_id in the terminal's settings")
+        d.add_argument("--store", required=True, help="the store id the terminal stands in")
+        u = sub.add_parser("add-user", help="add a dashboard login (asks for the password twice)",
+                           description="Add a dashboard login: admin (everything), regional (its regions) or "
+                                       "manager (one store).")
         u.add_argument("id", help="user name")
-        u.add_argument("--role", required=True, choices=["admin", "regional", "manager"])
+        u.add_argument("--role", required=True, choices=["admin", "regional", "manager"],
+                       help="admin: everything; regional: the stores of its --region(s); manager: its --store")
         u.add_argument("--store", default=None, help="the store a manager manages")
         u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
         u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")

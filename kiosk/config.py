@@ -8,11 +8,12 @@ Environment variables address nested keys with ``__``: ``KIOSK_SERVICE__ENGAGE_D
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kiosk.device_settings import DeviceSettings
@@ -137,12 +138,36 @@ class PrivacySettings(_Section):
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/kiosk`` (``~/.local/share/kiosk``): the user's own, wherever a command is started.
+    A device's units need it spelled out in the settings file (``kiosk install-service`` says so)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).absolute() / "kiosk"
+
+
 class StoreSettings(_Section):
-    data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Where the terminal keeps its SQLite database (relative: to the settings file).",
+                           json_schema_extra={"doc_default": "$XDG_DATA_HOME/kiosk (~/.local/share/kiosk)"})
     max_db_mb: float = Field(512.0, gt=1, le=100000, description="Cap on the database size, so it can never fill the SD card.")
     store_id: str = Field("demo-store", min_length=1, max_length=64, description="The store as registered on the central server.")
     device_id: str = Field("demo-device", min_length=1, max_length=64, description="This terminal as registered (`kiosk central add-device`).")
-    rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
+    rubric: str = Field("default", min_length=1, description="The service rubric this store is scored against: a shipped one by name (default, retail_shop, bank_branch) or a rubric TOML file (relative: to the settings file).")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        # Fixed once, at load: a later change of directory must not move the database.
+        return v.absolute()
+
+    @field_validator("rubric")
+    @classmethod
+    def _shipped_or_file(cls, v: str) -> str:
+        from kiosk.rubrics import is_rubric_name, shipped_rubrics
+
+        if is_rubric_name(v) and v not in shipped_rubrics():
+            raise ValueError(f"not a shipped rubric ({', '.join(shipped_rubrics())}) nor a path to a .toml file")
+        return v
 
 
 class SyncSettings(_Section):
@@ -171,7 +196,7 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     vision: VisionSettings = VisionSettings()
     privacy: PrivacySettings = PrivacySettings()
-    store: StoreSettings = StoreSettings()
+    store: StoreSettings = Field(default_factory=StoreSettings)  # its data_dir default reads the environment
     sync: SyncSettings = SyncSettings()
     device: DeviceSettings = DeviceSettings()
     terminal: TerminalSettings = TerminalSettings()
@@ -200,6 +225,25 @@ def _describe(err: Mapping[str, Any], file: Path | None) -> str:
     return f"{loc} = {value!r} ({where}): {msg}"
 
 
+def _rebase_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the file's relative paths relative to the file itself, not to wherever the command was started."""
+    from kiosk.rubrics import is_rubric_name
+
+    for section, model in Settings.model_fields.items():
+        table = data.get(section)
+        kind = model.annotation
+        if not isinstance(table, dict) or not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        for key, field in kind.model_fields.items():
+            value = table.get(key)
+            is_path = field.annotation in (Path, Path | None) or (section, key) == ("store", "rubric")
+            if not is_path or not isinstance(value, str) or Path(value).is_absolute():
+                continue
+            if (section, key) == ("store", "rubric") and is_rubric_name(value):
+                continue  # a shipped rubric's name, not a file
+            table[key] = os.path.normpath(base / value)
+
+
 def load_settings(path: Path | str | None = None) -> Settings:
     """Read ``path`` (TOML, optional) and the ``KIOSK_*`` environment into a validated :class:`Settings`.
 
@@ -215,6 +259,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"settings file {file} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"settings file {file} is not valid TOML: {exc}") from None
+    if file is not None:
+        _rebase_paths(data, file.parent)
     try:
         return Settings(**data)
     except ValidationError as exc:
