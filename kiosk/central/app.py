@@ -6,20 +6,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.central import db
 from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
+from kiosk.central.errors import http_error, readable_422
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
 from kiosk.central.settings import CentralSettings
 
@@ -76,7 +77,8 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_exception_handler(RequestValidationError, _readable_422)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, readable_422)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     for router in (ingest.router, heartbeat.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -89,27 +91,6 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _where(loc: Iterable[Any]) -> str:
-    parts = [p for p in loc if p not in ("body",)]
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "body"
-
-
-async def _readable_422(_: Request, exc: RequestValidationError) -> JSONResponse:
-    # One line per problem, naming the field: "aggregates[3].greeted: greeted (12) exceeds interactions (10)".
-    # The offending input is not echoed back: a large batch would be sent back whole.
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "invalid")), "type": str(e.get("type", ""))}
-        for e in exc.errors()
-    ]
-    message = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors[:20])
-    if len(errors) > 20:
-        message += f"; and {len(errors) - 20} more"
-    return JSONResponse({"detail": errors, "message": message}, status_code=422)
 
 
 async def _to_login(_: Request, exc: LoginRequired) -> RedirectResponse:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 # The pages run no script and load nothing from elsewhere, so the browser may refuse both outright.
 _SECURITY_HEADERS = {
@@ -19,7 +23,12 @@ _SECURITY_HEADERS = {
 
 
 class SecurityHeaders:
-    """Adds the headers above to every response (pure ASGI, so streaming responses stay streaming)."""
+    """Adds the headers above to every response (pure ASGI, so streaming responses stay streaming).
+
+    Everything but the static files also gets ``Cache-Control: no-store``: signed-in pages, CSV and JSON must
+    not stay in a shared or back-button cache. An error no handler caught is answered here, with the headers,
+    instead of by Starlette's outermost plain-text 500 (which sits outside every middleware).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,15 +37,27 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cacheable = scope.get("path", "").startswith("/static/")
+        started = False
 
         async def with_headers(msg: Message) -> None:
+            nonlocal started
             if msg["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=msg)
                 for k, v in _SECURITY_HEADERS.items():
                     headers.setdefault(k, v)
+                if not cacheable:
+                    headers["cache-control"] = "no-store"
             await send(msg)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            await _send_json(with_headers, 500, "internal error; the server log has the details")
 
 
 class BodySizeLimit:
@@ -79,10 +100,16 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = f'{{"detail":"request body larger than {self.max_bytes} bytes"}}'.encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, f"request body larger than {self.max_bytes} bytes")
+
+
+async def _send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """A whole JSON error response ``{"detail": ...}`` from ASGI middleware."""
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RateLimiter:

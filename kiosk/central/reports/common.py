@@ -17,6 +17,10 @@ from kiosk.central.totals import Totals, totals_columns, totals_from_columns
 from kiosk.heartbeat import device_status as heartbeat_state
 
 MAX_RANGE_DAYS = 366
+# The days a report may be asked for: every day ingest can hold (kiosk.central.ingest bounds period_start far
+# inside these), with a range's worth of room on either side so no report's date arithmetic leaves the calendar.
+FIRST_REPORT_DAY = dt.date(2000, 1, 1)
+LAST_REPORT_DAY = dt.date(2099, 12, 31)
 
 
 def store_public(store: m.Store) -> StorePublic:

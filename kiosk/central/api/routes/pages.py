@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk.central import charts, crud
 from kiosk.central import models as m
 from kiosk.central.api.routes.auth import set_session_cookie
-from kiosk.central.api.routes.reports import FromQ, ToQ, range_or_default
+from kiosk.central.api.routes.reports import DateQ, FromQ, ToQ, range_or_default
 from kiosk.central.deps import SESSION_COOKIE, NowDep, PageRegion, PageStore, PageUser, SessionDep, SettingsDep
 from kiosk.central.reports.compare import compare_region
 from kiosk.central.reports.daily import daily_summary, store_today
@@ -155,7 +155,7 @@ def home(request: Request, user: PageUser, db: SessionDep) -> Response:
 @router.get("/stores/{store_id}", response_class=HTMLResponse)
 def daily_page(
     request: Request, store: PageStore, user: PageUser, db: SessionDep, settings: SettingsDep, now: NowDep,
-    date: Annotated[dt.date | None, Query()] = None,
+    date: DateQ = None,
 ) -> Response:
     day = date or store_today(store, now)
     s = daily_summary(db, store, day, settings, now)
