@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kiosk.aggregate import MIN_ROW_INTERACTIONS
+
 DEFAULT_DB_FILE = "central.sqlite"
+# kiosk.config.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.
+DEFAULT_MIN_GROUP_SIZE = 5
+MAX_MIN_GROUP_SIZE = 1000
 
 
 class AlertSettings(BaseModel):
@@ -58,6 +63,19 @@ class CentralSettings(BaseModel):
     )
     distance_band_edges_m: tuple[float, float, float] = Field(
         (0.75, 1.2, 3.6), description="Upper edges of the intimate, personal and social bands (DESIGN §4), metres."
+    )
+    min_group_size: int = Field(
+        DEFAULT_MIN_GROUP_SIZE, ge=MIN_ROW_INTERACTIONS, le=MAX_MIN_GROUP_SIZE,
+        description="k: not set here but taken from privacy.min_group_size, the terminals' own k. Ingest refuses a row, "
+                    "a measure or a criterion of fewer than k; reports show no figure from fewer than k.",
+    )
+    clock_skew_s: int = Field(
+        900, ge=0, le=86_400,
+        description="How far past the server's clock a row's period may end (terminal clocks drift); a period "
+                    "ending later is not finished and is refused.",
+    )
+    max_age_days: int = Field(
+        400, ge=1, le=3660, description="Rows whose period started longer ago than this are refused (retention)."
     )
     alerts: AlertSettings = AlertSettings()
 

@@ -46,8 +46,8 @@ def device_status(device: m.Device, now: dt.datetime, settings: CentralSettings)
     )
 
 
-def figures_model(t: Totals, greeting_criterion: str) -> Figures:
-    return Figures.model_validate(t.figures(greeting_criterion))
+def figures_model(t: Totals, settings: CentralSettings) -> Figures:
+    return Figures.model_validate(t.figures(settings.greeting_target_criterion, settings.min_group_size))
 
 
 def check_range(date_from: dt.date, date_to: dt.date) -> None:

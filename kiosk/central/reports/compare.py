@@ -45,7 +45,7 @@ def compare_region(
     if order not in (None, "asc", "desc"):
         raise ValueError(f"order {order!r} must be asc or desc")
     check_range(date_from, date_to)
-    crit_name = settings.greeting_target_criterion
+    crit_name, k = settings.greeting_target_criterion, settings.min_group_size
     # Devices in one query with their stores, not one query per store.
     stores = list(session.scalars(
         select(m.Store).where(m.Store.region_id == region.id).order_by(m.Store.id).options(selectinload(m.Store.devices))
@@ -69,13 +69,13 @@ def compare_region(
                 store=store_public(store),
                 status="ok" if t.rows else "no_data",
                 rank=None,
-                figures=figures_model(t, crit_name),
-                criteria={c: t.criterion_share(c) for c in criteria},
+                figures=figures_model(t, settings),
+                criteria={c: t.criterion_share(c, k) for c in criteria},
                 outliers=[],
                 silent_devices=[d.id for d in devices if d.silent],
                 stale_devices=[d.id for d in stale[store.id]],
                 devices=len(devices),
-                weekly=[_week_point(ws, w, crit_name) for ws, w in weekly.get(store.id, [])],
+                weekly=[_week_point(ws, w, crit_name, k) for ws, w in weekly.get(store.id, [])],
             )
         )
     _flag_outliers(rows, settings.alerts.outlier_z)
@@ -96,14 +96,14 @@ def compare_region(
     )
 
 
-def _week_point(week_start: dt.date, t: Totals, crit_name: str) -> WeekPoint:
+def _week_point(week_start: dt.date, t: Totals, crit_name: str, k: int) -> WeekPoint:
     return WeekPoint(
         week_start=week_start,
         interactions=t.interactions,
-        greeted_within_target_share=t.criterion_share(crit_name),
-        wait_p90_s=t.stat("wait_s", "p90"),
-        rating_mean=t.rating_mean(),
-        low_rating_share=t.low_rating_share(),
+        greeted_within_target_share=t.criterion_share(crit_name, k),
+        wait_p90_s=t.stat("wait_s", "p90", k),
+        rating_mean=t.rating_mean(k),
+        low_rating_share=t.low_rating_share(k),
     )
 
 
