@@ -16,16 +16,21 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from kiosk.central import db
 from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
 from kiosk.central.errors import http_error, readable_422
+from kiosk.central.csrf import OriginCheck
+from kiosk.central.device_gate import DeviceGate
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
+from kiosk.central.throttle import FailureThrottle, HashGate
 from kiosk.central.settings import CentralSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
+DEVICE_PATHS = frozenset({f"{API_PREFIX}/aggregates", f"{API_PREFIX}/heartbeat"})
 
 
 def _utcnow() -> dt.datetime:
@@ -71,11 +76,22 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = db.session_factory(engine)
     app.state.clock = clock
-    app.state.rate_limiter = RateLimiter(settings.ingest_per_minute, settings.ingest_burst, *([rate_clock] if rate_clock else []))
+    clocks = [rate_clock] if rate_clock else []
+    app.state.rate_limiter = RateLimiter(settings.ingest_per_minute, settings.ingest_burst, *clocks)
+    t = settings.throttle
+    app.state.account_throttle = FailureThrottle(t.account_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    app.state.client_throttle = FailureThrottle(t.client_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    token_throttle = FailureThrottle(t.token_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    app.state.hash_gate = HashGate(t.max_concurrent_hashes)
     # SQLite has one writer at a time: serialising ingest and heartbeats here turns lock waits into an orderly queue.
     app.state.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost last: headers on every answer, then the Host check, cross-site refusal, the device token (before
+    # any body is read), and the body's size and time caps.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(DeviceGate, paths=DEVICE_PATHS, sessions=app.state.sessionmaker, throttle=token_throttle)
+    app.add_middleware(OriginCheck, trusted_origins=settings.trusted_origins)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.trusted_hosts), www_redirect=False)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, readable_422)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

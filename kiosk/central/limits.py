@@ -1,4 +1,5 @@
-"""Protection of the ingest edge: a request-size cap (ASGI middleware) and a per-device token bucket."""
+"""Protection of the edge: security headers, a request-size and body-time cap (ASGI middleware), a per-device token
+bucket."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,7 +59,7 @@ class SecurityHeaders:
             if started:
                 raise
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            await _send_json(with_headers, 500, "internal error; the server log has the details")
+            await send_json(with_headers, 500, "internal error; the server log has the details")
 
 
 class BodySizeLimit:
@@ -68,9 +70,10 @@ class BodySizeLimit:
     while the app itself reads would reach the client as a 400 instead of a 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -82,17 +85,23 @@ class BodySizeLimit:
                 return
         messages: list[Message] = []
         received = 0
-        while True:
-            msg = await receive()
-            messages.append(msg)
-            if msg["type"] != "http.request":
-                break  # a disconnect: hand it on, the app will see it
-            received += len(msg.get("body", b""))
-            if received > self.max_bytes:
-                await self._refuse(send)
-                return
-            if not msg.get("more_body", False):
-                break
+        # A client trickling its body would hold a connection (and, on ingest, a worker) open for ever.
+        with anyio.move_on_after(self.timeout_s) as deadline:
+            while True:
+                msg = await receive()
+                messages.append(msg)
+                if msg["type"] != "http.request":
+                    break  # a disconnect: hand it on, the app will see it
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                if not msg.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await send_json(send, 408, f"request body not received within {self.timeout_s:g} s",
+                            headers={"connection": "close"})
+            return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
@@ -100,10 +109,10 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        await _send_json(send, 413, f"request body larger than {self.max_bytes} bytes")
+        await send_json(send, 413, f"request body larger than {self.max_bytes} bytes")
 
 
-async def _send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+async def send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
     """A whole JSON error response ``{"detail": ...}`` from ASGI middleware."""
     body = json.dumps({"detail": detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -8,6 +8,7 @@ CLI turns them into an exit code.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,11 +22,45 @@ log = logging.getLogger(__name__)
 
 
 def central_settings(
-    db_url: str | None = None, data_dir: Path | str | None = None, host: str | None = None, port: int | None = None
+    db_url: str | None = None, data_dir: Path | str | None = None, host: str | None = None, port: int | None = None,
+    base: CentralSettings | None = None,
 ) -> CentralSettings:
-    """Settings from CLI arguments; anything left out keeps its default."""
+    """``base`` (the [central] settings, defaults when None) with the CLI arguments given on top, validated again."""
     given = {"db_url": db_url, "data_dir": Path(data_dir) if data_dir else None, "host": host, "port": port}
-    return CentralSettings.model_validate({k: v for k, v in given.items() if v is not None})
+    start = (base or CentralSettings()).model_dump()
+    return CentralSettings.model_validate({**start, **{k: v for k, v in given.items() if v is not None}})
+
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_bind(settings: CentralSettings, uds: str | None = None) -> None:
+    """Refuse to serve a network address with cookies that travel in clear text, or no name clients could use.
+
+    Raises:
+        ValueError: naming the setting that fixes it.
+    """
+    if uds is not None or is_loopback(settings.host):
+        return
+    if not settings.cookie_secure and not settings.allow_plain_http:
+        raise ValueError(
+            f"refusing to serve {settings.host}:{settings.port} with central.cookie_secure off: sign-in cookies would "
+            "cross the network in clear text. Serve HTTPS (a TLS proxy) and set cookie_secure = true, bind 127.0.0.1 "
+            "behind the proxy, or set central.allow_plain_http = true to accept the risk")
+    if all(is_loopback(h) for h in settings.trusted_hosts):
+        raise ValueError(
+            f"serving {settings.host} but central.trusted_hosts lists only loopback names "
+            f"({', '.join(settings.trusted_hosts)}): add the host name clients use, e.g. kiosk.example.com")
 
 
 @contextlib.contextmanager
@@ -78,6 +113,7 @@ def serve(settings: CentralSettings, uds: str | None = None) -> None:
 
     from kiosk.central.app import create_app
 
+    check_bind(settings, uds)
     app = create_app(settings)
     log.info("kiosk central on %s (%s)", uds or f"http://{settings.host}:{settings.port}", app.state.engine.dialect.name)
     uvicorn.run(app, host=settings.host, port=settings.port, uds=uds, log_level="info", proxy_headers=False)
