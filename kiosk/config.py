@@ -130,7 +130,8 @@ class StoreSettings(_Section):
 
 
 class SyncSettings(_Section):
-    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
+    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL (https:// unless it is this machine).")
+    allow_plain_http: bool = Field(False, description="Let `kiosk sync` send to an http:// server on another machine (token and aggregates unencrypted): refused unless set.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
     timeout_s: float = Field(10.0, gt=0, le=300, description="Connect and read timeout of one request.")

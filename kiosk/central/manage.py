@@ -107,6 +107,36 @@ def add_user(
     return f"user {username} added ({role})"
 
 
+def revoke_device(settings: CentralSettings, device_id: str) -> str:
+    with database(settings) as s:
+        crud.revoke_device(s, device_id)
+    return f"device {device_id} revoked: its token is refused from now on (rotate-device-token re-activates it)"
+
+
+def rotate_device_token(settings: CentralSettings, device_id: str) -> str:
+    """A new token for the device (returned, to print once); the old one stops working."""
+    with database(settings) as s:
+        return crud.rotate_device_token(s, device_id)
+
+
+def set_user_disabled(settings: CentralSettings, username: str, disabled: bool) -> str:
+    with database(settings) as s:
+        crud.set_user_disabled(s, username, disabled)
+    return f"user {username} disabled and signed out everywhere" if disabled else f"user {username} enabled"
+
+
+def reset_password(settings: CentralSettings, username: str, password: str) -> str:
+    with database(settings) as s:
+        crud.reset_password(s, username, password)
+    return f"password of {username} reset; their sessions are ended"
+
+
+def end_sessions(settings: CentralSettings, username: str) -> str:
+    with database(settings) as s:
+        n = crud.end_sessions(s, username)
+    return f"{n} session(s) of {username} ended"
+
+
 def serve(settings: CentralSettings, uds: str | None = None) -> None:
     """Run the server until interrupted (blocks). ``uds``: listen on a Unix socket instead of host:port."""
     import uvicorn

@@ -122,6 +122,8 @@ class User(Base):
     # A manager's one store; null for other roles.
     store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"), default=None)
     created_at: Mapped[dt.datetime]
+    # Set by `kiosk central disable-user`: such a user can neither sign in nor use a session opened before.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     regions: Mapped[list[Region]] = relationship(secondary="user_regions", order_by="Region.id")
 
 

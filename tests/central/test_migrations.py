@@ -30,7 +30,7 @@ def test_migrating_twice_is_a_no_op(settings: CentralSettings) -> None:
         version = MigrationContext.configure(conn).get_current_revision()
         tables = set(inspect(conn).get_table_names())
     engine.dispose()
-    assert version == "0002"
+    assert version == "0003"
     assert {"aggregates", "store_days", "devices", "users"} <= tables
 
 
