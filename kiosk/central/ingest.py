@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from kiosk.aggregate import MEASURES, Aggregate
 from kiosk.central import models as m
 from kiosk.central.partitions import ensure_partitions
 from kiosk.central.settings import CentralSettings
-from kiosk.central.totals import Totals, totals_from_wire, totals_to_columns
+from kiosk.central.totals import Totals, totals_columns, totals_from_wire, totals_to_columns
 
 _UPSERT_COLUMNS = (
     "store_id", "interactions", "greeted", "abandoned", "rating_1", "rating_2", "rating_3", "rating_4",
@@ -231,7 +231,8 @@ def aggregate_totals(a: Any) -> Totals:
 
 
 def refresh_store_days(session: Session, pairs: set[tuple[str, dt.date]], chunk: int = 500) -> None:
-    """Recompute the ``store_days`` (and criteria) rollup of each (store_id, day) in ``pairs`` from its rows.
+    """Recompute the ``store_days`` (and criteria) rollup of each (store_id, day) in ``pairs`` from its rows, and the
+    ``store_weeks`` of their weeks from the days.
 
     A day's total is the plain sum of its rows: hour rows carry the hours with at least k interactions and the
     day row only the quiet hours merged together (kiosk.aggregate), so no interaction is in two rows.
@@ -268,3 +269,19 @@ def _refresh(session: Session, store_id: str, days: list[dt.date]) -> None:
         session.execute(insert(m.StoreDay), day_rows)
     if crit_rows:
         session.execute(insert(m.StoreDayCriterion), crit_rows)
+    _refresh_weeks(session, store_id, sorted({week_start(d) for d in days}))
+
+
+def _refresh_weeks(session: Session, store_id: str, weeks: list[dt.date]) -> None:
+    """Recompute ``store_weeks`` (and criteria) of ``weeks`` from their ``store_days``, in SQL: at most 7 rows each."""
+    sd, sdc, sw, swc = m.StoreDay, m.StoreDayCriterion, m.StoreWeek, m.StoreWeekCriterion
+    session.execute(delete(sw).where(sw.store_id == store_id, sw.week_start.in_(weeks)))
+    session.execute(delete(swc).where(swc.store_id == store_id, swc.week_start.in_(weeks)))
+    cols = totals_columns()
+    days = (select(sd.store_id, sd.week_start, func.count(), *[func.sum(getattr(sd, c)) for c in cols])
+            .where(sd.store_id == store_id, sd.week_start.in_(weeks)).group_by(sd.store_id, sd.week_start))
+    session.execute(insert(sw).from_select(["store_id", "week_start", "days", *cols], days))
+    crit = (select(sdc.store_id, sdc.week_start, sdc.criterion, func.sum(sdc.n), func.sum(sdc.met))
+            .where(sdc.store_id == store_id, sdc.week_start.in_(weeks))
+            .group_by(sdc.store_id, sdc.week_start, sdc.criterion))
+    session.execute(insert(swc).from_select(["store_id", "week_start", "criterion", "n", "met"], crit))

@@ -178,21 +178,27 @@ def totals_to_columns(t: Totals) -> dict[str, Any]:
 
 def totals_columns() -> list[str]:
     """Names of the additive ``store_days`` columns, for building ``SUM(...)`` queries."""
-    return list(totals_to_columns(Totals()))
+    return list(_COLUMNS)
 
 
 def totals_from_columns(row: Mapping[str, Any], criteria: Mapping[str, list[int]] | None = None) -> Totals:
-    """Inverse of :func:`totals_to_columns`, also for SQL ``SUM`` results labelled alike (plus a ``rows`` count)."""
+    """Inverse of :func:`totals_to_columns`, also for SQL ``SUM`` results labelled alike (plus a ``rows`` count).
+    A column missing from ``row`` counts as 0 (a weekly read sums only the columns its points show)."""
+    get = row.get
     t = Totals(
-        interactions=int(row["interactions"] or 0),
-        greeted=int(row["greeted"] or 0),
-        abandoned=int(row["abandoned"] or 0),
-        ratings=[int(row[f"rating_{i}"] or 0) for i in range(1, 5)],
-        rows=int(row.get("rows", 1) or 0),
+        interactions=int(get("interactions") or 0),
+        greeted=int(get("greeted") or 0),
+        abandoned=int(get("abandoned") or 0),
+        ratings=[int(get(f"rating_{i}") or 0) for i in range(1, 5)],
+        rows=int(get("rows", 1) or 0),
     )
     for m in MEASURES:
-        t.measure_sums[m]["n"] = int(row[f"{m}_n"] or 0)
+        sums = t.measure_sums[m]
+        sums["n"] = int(get(f"{m}_n") or 0)
         for k in ("p50_sum", "p90_sum", "mean_sum"):
-            t.measure_sums[m][k] = float(row[f"{m}_{k}"] or 0.0)
+            sums[k] = float(get(f"{m}_{k}") or 0.0)
     t.criteria = {c: list(v) for c, v in (criteria or {}).items()}
     return t
+
+
+_COLUMNS: tuple[str, ...] = tuple(totals_to_columns(Totals()))

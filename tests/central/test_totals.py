@@ -83,3 +83,18 @@ def test_heat_strip_hatches_hours_without_rows() -> None:
 
 def test_sparkline_without_data_says_so() -> None:
     assert "(no data)" in str(sparkline([None, None], "wait"))
+
+
+@pytest.mark.parametrize("start, end, weeks", [
+    ("2025-03-10", "2025-03-16", ("2025-03-10", "2025-03-10")),   # Monday..Sunday: one whole week
+    ("2025-03-11", "2025-03-16", None),                           # starts on a Tuesday: no whole week
+    ("2025-03-05", "2025-03-26", ("2025-03-10", "2025-03-17")),   # Wednesday..Wednesday: two inside
+    ("2025-03-10", "2025-03-10", None),
+])
+def test_whole_weeks_of_a_range(start: str, end: str, weeks: tuple[str, str] | None) -> None:
+    import datetime as dt
+
+    from kiosk.central.reports.common import whole_weeks
+
+    got = whole_weeks(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    assert got == (None if weeks is None else tuple(dt.date.fromisoformat(w) for w in weeks))

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
@@ -61,9 +61,34 @@ def check_range(date_from: dt.date, date_to: dt.date) -> None:
 WEEKLY_COLUMNS = ("interactions", "rating_1", "rating_2", "rating_3", "rating_4", "wait_s_n", "wait_s_p90_sum")
 
 
-def _sum_columns(columns: Sequence[str] | None) -> list[Any]:
-    sd = m.StoreDay.__table__.c
-    return [func.sum(sd[c]).label(c) for c in (columns or totals_columns())] + [func.count().label("rows")]
+def whole_weeks(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date] | None:
+    """(first, last) Monday of the ISO weeks lying wholly inside ``date_from``..``date_to``; None when there is none."""
+    first = date_from + dt.timedelta(days=-date_from.weekday() % 7)
+    last = date_to - dt.timedelta(days=(date_to.weekday() + 1) % 7 + 6)
+    return (first, last) if first <= last else None
+
+
+def _rollup_parts(day_table: Any, week_table: Any, store_ids: Sequence[str], date_from: dt.date, date_to: dt.date,
+                  keys: Sequence[str], columns: Sequence[str], count_days: bool) -> Any:
+    """One UNION ALL over the range: whole weeks from ``week_table``, the days around them from ``day_table``.
+
+    Each part sums ``columns`` grouped by ``keys`` (column names both tables have), plus with ``count_days`` a
+    ``rows`` column of the store-days with data. Weeks and days never overlap, so summing the union gives the range.
+    """
+    def part(table: Any, where: Any, days: Any) -> Any:
+        sums = [func.sum(table.c[c]).label(c) for c in columns] + ([days.label("rows")] if count_days else [])
+        return (select(*[table.c[k] for k in keys], *sums)
+                .where(table.c.store_id.in_(store_ids), where).group_by(*[table.c[k] for k in keys]))
+
+    d, w = day_table.__table__, week_table.__table__
+    weeks = whole_weeks(date_from, date_to)
+    if weeks is None:
+        return part(d, d.c.day.between(date_from, date_to), func.count())
+    first, last = weeks
+    edges = or_(d.c.day.between(date_from, first - dt.timedelta(days=1)),
+                d.c.day.between(last + dt.timedelta(days=7), date_to))
+    week_days = func.sum(w.c.days) if count_days else None
+    return union_all(part(w, w.c.week_start.between(first, last), week_days), part(d, edges, func.count()))
 
 
 def sum_store_days(
@@ -74,27 +99,23 @@ def sum_store_days(
     by_week: bool = False,
     criteria: Sequence[str] | None = None,
 ) -> dict[Any, Totals]:
-    """Totals per store (or per (store, week_start) with ``by_week``) over ``store_days`` in the range.
+    """Totals per store (or per (store_id, week_start) with ``by_week``) over the range, from the rollups:
+    ``store_weeks`` for its whole weeks and ``store_days`` for the days around them.
 
     ``rows`` of a result counts store-days with data. Criteria are summed alongside (only ``criteria`` when
     given). By week, only WEEKLY_COLUMNS are summed; the other sums stay 0.
     """
     if not store_ids:
         return {}
-    sd = m.StoreDay
-    keys: list[Any] = [sd.store_id] + ([sd.week_start] if by_week else [])
-    q = (
-        select(*keys, *_sum_columns(WEEKLY_COLUMNS if by_week else None))
-        .where(sd.store_id.in_(store_ids), sd.day >= date_from, sd.day <= date_to)
-        .group_by(*keys)
-    )
+    columns = WEEKLY_COLUMNS if by_week else totals_columns()
+    keys = ["store_id", "week_start"] if by_week else ["store_id"]
+    parts = _rollup_parts(m.StoreDay, m.StoreWeek, store_ids, date_from, date_to, keys, columns, True).subquery()
+    q = select(*[parts.c[k] for k in keys], *[func.sum(parts.c[c]).label(c) for c in (*columns, "rows")])
+    q = q.group_by(*[parts.c[k] for k in keys])
     out: dict[Any, Totals] = {}
     for row in session.execute(q).mappings():
         key = (row["store_id"], row["week_start"]) if by_week else row["store_id"]
-        values = dict(row)
-        for c in totals_columns():
-            values.setdefault(c, 0)
-        out[key] = totals_from_columns(values)
+        out[key] = totals_from_columns(row)
     for key, crit in sum_criteria(session, store_ids, date_from, date_to, by_week, criteria).items():
         if key in out:
             out[key].criteria = crit
@@ -110,15 +131,13 @@ def sum_criteria(
     criteria: Sequence[str] | None = None,
 ) -> dict[Any, dict[str, list[int]]]:
     """{store_id or (store_id, week_start): {criterion: [n, met]}} over the range."""
-    c = m.StoreDayCriterion
-    keys: list[Any] = [c.store_id] + ([c.week_start] if by_week else [])
-    q = (
-        select(*keys, c.criterion, func.sum(c.n).label("n"), func.sum(c.met).label("met"))
-        .where(c.store_id.in_(store_ids), c.day >= date_from, c.day <= date_to)
-        .group_by(*keys, c.criterion)
-    )
+    keys = ["store_id", "week_start", "criterion"] if by_week else ["store_id", "criterion"]
+    sub = _rollup_parts(m.StoreDayCriterion, m.StoreWeekCriterion, store_ids, date_from, date_to, keys, ("n", "met"),
+                        False).subquery()
+    q = (select(*[sub.c[k] for k in keys], func.sum(sub.c.n).label("n"), func.sum(sub.c.met).label("met"))
+         .group_by(*[sub.c[k] for k in keys]))
     if criteria is not None:
-        q = q.where(c.criterion.in_(criteria))
+        q = q.where(sub.c.criterion.in_(criteria))
     out: dict[Any, dict[str, list[int]]] = defaultdict(dict)
     for row in session.execute(q).mappings():
         key = (row["store_id"], row["week_start"]) if by_week else row["store_id"]
