@@ -60,7 +60,7 @@ class Totals:
     def stat(self, measure: str, stat: str, k: int) -> float | None:
         """n-weighted mean of ``stat`` (p50/p90/mean) of ``measure``; None when fewer than k values gave it."""
         s = self.measure_sums[measure]
-        return None if s["n"] <= 0 or s["n"] < k else s[f"{stat}_sum"] / s["n"]
+        return pooled(s[f"{stat}_sum"], s["n"], k)
 
     @property
     def ratings_n(self) -> int:
@@ -71,11 +71,11 @@ class Totals:
         return None if whole <= 0 or whole < k else part / whole
 
     def rating_mean(self, k: int) -> float | None:
-        return self.ratio(sum((i + 1) * c for i, c in enumerate(self.ratings)), self.ratings_n, k)
+        return rating_mean(self.ratings, k)
 
     def low_rating_share(self, k: int) -> float | None:
         """Share of ratings that are 1 or 2 (the two unhappy faces)."""
-        return self.ratio(self.ratings[0] + self.ratings[1], self.ratings_n, k)
+        return low_rating_share(self.ratings, k)
 
     def criterion_share(self, criterion: str | None, k: int) -> float | None:
         """Share of judged interactions that met ``criterion``; None when judged on fewer than k."""
@@ -104,6 +104,22 @@ class Totals:
             "low_rating_share": self.low_rating_share(k),
             "ratings_n": self.ratings_n,
         }
+
+
+# The same rules for callers holding bare sums (a weekly trend reads thousands of rows: no Totals per row).
+
+def pooled(stat_sum: float, n: float, k: int) -> float | None:
+    """A pooled percentile or mean from its n-weighted sum; None when fewer than k values (or none) gave it."""
+    return None if n <= 0 or n < k else stat_sum / n
+
+
+def rating_mean(ratings: list[int], k: int) -> float | None:
+    return Totals.ratio(sum((i + 1) * c for i, c in enumerate(ratings)), sum(ratings), k)
+
+
+def low_rating_share(ratings: list[int], k: int) -> float | None:
+    """Share of ratings that are 1 or 2 (the two unhappy faces); None for fewer than k ratings."""
+    return Totals.ratio(ratings[0] + ratings[1], sum(ratings), k)
 
 
 FigureName = Literal[

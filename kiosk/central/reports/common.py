@@ -1,4 +1,4 @@
-"""Pieces shared by the reports: store and device views, range sums over ``store_days``."""
+"""Pieces shared by the reports: store and device views, range sums and weekly trends over the rollups."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
-from kiosk.central.schemas import DeviceStatus, Figures, StorePublic
+from kiosk.central.schemas import DeviceStatus, Figures, StorePublic, WeekPoint
 from kiosk.central.settings import CentralSettings
-from kiosk.central.totals import Totals, totals_columns, totals_from_columns
+from kiosk.central.totals import Totals, low_rating_share, pooled, rating_mean, totals_columns, totals_from_columns
 from kiosk.heartbeat import device_status as heartbeat_state
 
 MAX_RANGE_DAYS = 366
@@ -57,10 +57,6 @@ def check_range(date_from: dt.date, date_to: dt.date) -> None:
         raise ValueError(f"a range covers at most {MAX_RANGE_DAYS} days, got {(date_to - date_from).days + 1}")
 
 
-# What a weekly trend point shows (WeekPoint): summing only these keeps a year of weeks cheap.
-WEEKLY_COLUMNS = ("interactions", "rating_1", "rating_2", "rating_3", "rating_4", "wait_s_n", "wait_s_p90_sum")
-
-
 def whole_weeks(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date] | None:
     """(first, last) Monday of the ISO weeks lying wholly inside ``date_from``..``date_to``; None when there is none."""
     first = date_from + dt.timedelta(days=-date_from.weekday() % 7)
@@ -92,54 +88,78 @@ def _rollup_parts(day_table: Any, week_table: Any, store_ids: Sequence[str], dat
 
 
 def sum_store_days(
-    session: Session,
-    store_ids: Sequence[str],
-    date_from: dt.date,
-    date_to: dt.date,
-    by_week: bool = False,
-    criteria: Sequence[str] | None = None,
-) -> dict[Any, Totals]:
-    """Totals per store (or per (store_id, week_start) with ``by_week``) over the range, from the rollups:
-    ``store_weeks`` for its whole weeks and ``store_days`` for the days around them.
+    session: Session, store_ids: Sequence[str], date_from: dt.date, date_to: dt.date
+) -> dict[str, Totals]:
+    """Totals per store over the range, from the rollups: ``store_weeks`` for its whole weeks and ``store_days``
+    for the days around them. ``rows`` of a result counts the store-days with data."""
+    if not store_ids:
+        return {}
+    columns = totals_columns()
+    parts = _rollup_parts(m.StoreDay, m.StoreWeek, store_ids, date_from, date_to, ["store_id"], columns, True).subquery()
+    q = (select(parts.c.store_id, *[func.sum(parts.c[c]).label(c) for c in (*columns, "rows")])
+         .group_by(parts.c.store_id))
+    names = [c.name for c in q.selected_columns]
+    out = {row[0]: totals_from_columns(dict(zip(names, row, strict=True))) for row in session.execute(q).tuples()}
+    for store_id, crit in sum_criteria(session, store_ids, date_from, date_to).items():
+        if store_id in out:
+            out[store_id].criteria = crit
+    return out
 
-    ``rows`` of a result counts store-days with data. Criteria are summed alongside (only ``criteria`` when
-    given). By week, only WEEKLY_COLUMNS are summed; the other sums stay 0.
+
+def weekly_points(session: Session, store_ids: Sequence[str], date_from: dt.date, date_to: dt.date, criterion: str,
+                  k: int) -> dict[str, list[WeekPoint]]:
+    """Each store's weekly trend over the range, oldest week first; weeks without data have no point.
+
+    One query returns the few sums a point shows, its criterion joined in: a year of a hundred stores is
+    five thousand points, so nothing per point but arithmetic happens here.
     """
     if not store_ids:
         return {}
-    columns = WEEKLY_COLUMNS if by_week else totals_columns()
-    keys = ["store_id", "week_start"] if by_week else ["store_id"]
-    parts = _rollup_parts(m.StoreDay, m.StoreWeek, store_ids, date_from, date_to, keys, columns, True).subquery()
-    q = select(*[parts.c[k] for k in keys], *[func.sum(parts.c[c]).label(c) for c in (*columns, "rows")])
-    q = q.group_by(*[parts.c[k] for k in keys])
-    out: dict[Any, Totals] = {}
-    for row in session.execute(q).mappings():
-        key = (row["store_id"], row["week_start"]) if by_week else row["store_id"]
-        out[key] = totals_from_columns(row)
-    for key, crit in sum_criteria(session, store_ids, date_from, date_to, by_week, criteria).items():
-        if key in out:
-            out[key].criteria = crit
+    w, wc, d, dc = (t.__table__ for t in (m.StoreWeek, m.StoreWeekCriterion, m.StoreDay, m.StoreDayCriterion))
+    shown = ("interactions", "rating_1", "rating_2", "rating_3", "rating_4", "wait_s_n", "wait_s_p90_sum")
+
+    def part(table: Any, crit: Any, on_day: bool, where: Any) -> Any:
+        on = [crit.c.store_id == table.c.store_id, crit.c.criterion == criterion]
+        on.append(crit.c.day == table.c.day if on_day else crit.c.week_start == table.c.week_start)
+        cols = [table.c[c] for c in shown] + [crit.c.n, crit.c.met]
+        if on_day:  # days are summed into their week; whole weeks are one row each already
+            cols = [func.sum(c) for c in cols]
+        q = (select(table.c.store_id, table.c.week_start, *cols)
+             .select_from(table.outerjoin(crit, and_(*on))).where(table.c.store_id.in_(store_ids), where))
+        return q.group_by(table.c.store_id, table.c.week_start) if on_day else q
+
+    weeks = whole_weeks(date_from, date_to)
+    if weeks is None:
+        q = part(d, dc, True, d.c.day.between(date_from, date_to))
+    else:
+        first, last = weeks
+        edges = or_(d.c.day.between(date_from, first - dt.timedelta(days=1)),
+                    d.c.day.between(last + dt.timedelta(days=7), date_to))
+        q = union_all(part(w, wc, False, w.c.week_start.between(first, last)), part(d, dc, True, edges))
+    out: dict[str, list[WeekPoint]] = defaultdict(list)
+    for store_id, week, interactions, r1, r2, r3, r4, wait_n, wait_p90_sum, n, met in sorted(session.execute(q).tuples()):
+        ratings = [int(r1), int(r2), int(r3), int(r4)]
+        # Built unvalidated: every value is computed here from integers and sums the database holds.
+        out[store_id].append(WeekPoint.model_construct(
+            week_start=week,
+            interactions=int(interactions),
+            greeted_within_target_share=None if met is None else Totals.ratio(int(met), int(n), k),
+            wait_p90_s=pooled(float(wait_p90_sum), float(wait_n), k),
+            rating_mean=rating_mean(ratings, k),
+            low_rating_share=low_rating_share(ratings, k),
+        ))
     return out
 
 
 def sum_criteria(
-    session: Session,
-    store_ids: Sequence[str],
-    date_from: dt.date,
-    date_to: dt.date,
-    by_week: bool = False,
-    criteria: Sequence[str] | None = None,
-) -> dict[Any, dict[str, list[int]]]:
-    """{store_id or (store_id, week_start): {criterion: [n, met]}} over the range."""
-    keys = ["store_id", "week_start", "criterion"] if by_week else ["store_id", "criterion"]
-    sub = _rollup_parts(m.StoreDayCriterion, m.StoreWeekCriterion, store_ids, date_from, date_to, keys, ("n", "met"),
-                        False).subquery()
-    q = (select(*[sub.c[k] for k in keys], func.sum(sub.c.n).label("n"), func.sum(sub.c.met).label("met"))
-         .group_by(*[sub.c[k] for k in keys]))
-    if criteria is not None:
-        q = q.where(sub.c.criterion.in_(criteria))
-    out: dict[Any, dict[str, list[int]]] = defaultdict(dict)
-    for row in session.execute(q).mappings():
-        key = (row["store_id"], row["week_start"]) if by_week else row["store_id"]
-        out[key][row["criterion"]] = [int(row["n"] or 0), int(row["met"] or 0)]
+    session: Session, store_ids: Sequence[str], date_from: dt.date, date_to: dt.date
+) -> dict[str, dict[str, list[int]]]:
+    """{store_id: {criterion: [n, met]}} over the range."""
+    sub = _rollup_parts(m.StoreDayCriterion, m.StoreWeekCriterion, store_ids, date_from, date_to,
+                        ["store_id", "criterion"], ("n", "met"), False).subquery()
+    q = (select(sub.c.store_id, sub.c.criterion, func.sum(sub.c.n), func.sum(sub.c.met))
+         .group_by(sub.c.store_id, sub.c.criterion))
+    out: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for store_id, criterion, n, met in session.execute(q).tuples():
+        out[store_id][criterion] = [int(n or 0), int(met or 0)]
     return out
