@@ -21,12 +21,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from kiosk.central import db
 from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
-from kiosk.central.errors import http_error, readable_422
 from kiosk.central.csrf import OriginCheck
 from kiosk.central.device_gate import DeviceGate
+from kiosk.central.errors import http_error, readable_422
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
-from kiosk.central.throttle import FailureThrottle, HashGate
 from kiosk.central.settings import CentralSettings
+from kiosk.central.throttle import FailureThrottle, HashGate
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"

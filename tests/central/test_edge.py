@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from kiosk.central.settings import CentralSettings
 
-from .helpers import PASSWORD, TODAY, Org, aggregate, auth, batch, hour, login, post
+from .helpers import PASSWORD, TODAY, Org, aggregate, auth, hour, login, post
 from .live import LiveServer
 
 AppMaker = Callable[[CentralSettings], FastAPI]
