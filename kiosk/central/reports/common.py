@@ -139,8 +139,7 @@ def weekly_points(session: Session, store_ids: Sequence[str], date_from: dt.date
     out: dict[str, list[WeekPoint]] = defaultdict(list)
     for store_id, week, interactions, r1, r2, r3, r4, wait_n, wait_p90_sum, n, met in sorted(session.execute(q).tuples()):
         ratings = [int(r1), int(r2), int(r3), int(r4)]
-        # Built unvalidated: every value is computed here from integers and sums the database holds.
-        out[store_id].append(WeekPoint.model_construct(
+        out[store_id].append(WeekPoint(
             week_start=week,
             interactions=int(interactions),
             greeted_within_target_share=None if met is None else Totals.ratio(int(met), int(n), k),
