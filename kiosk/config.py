@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kiosk.central.settings import CentralSettings
 from kiosk.device_settings import DeviceSettings
 from kiosk.terminal.settings import TerminalSettings
 
@@ -134,7 +135,7 @@ class VisionSettings(_Section):
 
 
 class PrivacySettings(_Section):
-    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
+    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped; the central server refuses and hides groups under it.")
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
 
 
@@ -171,7 +172,8 @@ class StoreSettings(_Section):
 
 
 class SyncSettings(_Section):
-    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
+    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL (https:// unless it is this machine).")
+    allow_plain_http: bool = Field(False, description="Let `kiosk sync` send to an http:// server on another machine (token and aggregates unencrypted): refused unless set.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
     timeout_s: float = Field(10.0, gt=0, le=300, description="Connect and read timeout of one request.")
@@ -200,6 +202,22 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     device: DeviceSettings = DeviceSettings()
     terminal: TerminalSettings = TerminalSettings()
+    central: CentralSettings = Field(CentralSettings(), description="The central server (`kiosk serve`, `kiosk central`).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_k(cls, data: Any) -> Any:
+        """The server's k is privacy.min_group_size: one rule for the terminals and the server that checks them."""
+        if not isinstance(data, dict):
+            return data
+        central = data.get("central")
+        if isinstance(central, Mapping) and "min_group_size" in central:
+            raise ValueError("central.min_group_size is not a setting: the server uses privacy.min_group_size")
+        privacy = data.get("privacy")
+        k = privacy.get("min_group_size") if isinstance(privacy, Mapping) else getattr(privacy, "min_group_size", None)
+        if k is not None and (central is None or isinstance(central, Mapping)):
+            data = {**data, "central": {**(central or {}), "min_group_size": k}}
+        return data
 
     @classmethod
     def settings_customise_sources(
@@ -215,6 +233,8 @@ class Settings(BaseSettings):
 
 
 def _describe(err: Mapping[str, Any], file: Path | None) -> str:
+    if not err.get("loc"):  # a rule across sections: its input is the whole tree, secrets included, so not shown
+        return str(err.get("msg", "invalid")).removeprefix("Value error, ")
     loc = ".".join(str(p) for p in err.get("loc", ()))
     env_name = ENV_PREFIX + "__".join(str(p) for p in err.get("loc", ())).upper()
     where = f"{file} or ${env_name}" if file else f"${env_name}"
