@@ -111,9 +111,22 @@ def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
         u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
         u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
         more = []
-        for action, what in (("revoke-device", "device"), ("rotate-device-token", "device"), ("disable-user", "user name"),
-                             ("enable-user", "user name"), ("reset-password", "user name"), ("end-sessions", "user name")):
-            p = sub.add_parser(action)
+        for action, what, short, long in (
+            ("revoke-device", "device id", "stop a terminal's token working",
+             "Revoke a device: its token is refused from the next request on; its data stays. "
+             "rotate-device-token re-activates it with a new token."),
+            ("rotate-device-token", "device id", "give a terminal a new token; prints it once",
+             "Give a device a new bearer token (printed once, for [sync] device_token); the old one stops working."),
+            ("disable-user", "user name", "stop a login working and sign it out everywhere",
+             "Disable a dashboard login: it can no longer sign in and its open sessions end at once."),
+            ("enable-user", "user name", "let a disabled login sign in again",
+             "Enable a dashboard login disabled with disable-user; its password is unchanged."),
+            ("reset-password", "user name", "set a new password (asks twice) and end the login's sessions",
+             "Set a new password for a dashboard login and end all of its sessions."),
+            ("end-sessions", "user name", "sign a login out everywhere",
+             "End every session of a dashboard login (a lost laptop, a shared browser); it may sign in again."),
+        ):
+            p = sub.add_parser(action, help=short, description=long)
             p.add_argument("id", help=what)
             if action == "reset-password":
                 p.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
