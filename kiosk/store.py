@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Self
 
 from kiosk.aggregate import Aggregate, AggregateBatch
-from kiosk.privacy import TimedInteraction, TimedRating
+from kiosk.aggregate import REASON_CODES
+from kiosk.privacy import ReasonCount, TimedInteraction, TimedRating
 from kiosk.service.interaction import Interaction
 from kiosk.store_file import (
     COLUMNS,
@@ -53,7 +54,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AggregateBuilder = Callable[[Sequence[TimedInteraction], Sequence[TimedRating]], Sequence[Aggregate]]
+AggregateBuilder = Callable[
+    [Sequence[TimedInteraction], Sequence[TimedRating], Sequence[ReasonCount]], Sequence[Aggregate]]
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,28 @@ class Store:
                     (fmt(at), value, int(no_customer)),
                 )
 
+    def add_reason(self, reason: str, at: datetime) -> None:
+        """Count one follow-up answer (:data:`kiosk.aggregate.REASON_CODES`) in the UTC hour of ``at``.
+
+        Only the hour's count grows: the time of the tap and the rating it followed are not kept.
+        """
+        if reason not in REASON_CODES:
+            raise ValueError(f"reason must be one of {REASON_CODES}, got {reason!r}")
+        hour = utc("at", at).replace(minute=0, second=0, microsecond=0)
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO reason_counts (hour_utc, reason, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (hour_utc, reason) DO UPDATE SET count = count + 1",
+                (fmt(hour), reason),
+            )
+
+    def reason_counts(self) -> list[ReasonCount]:
+        """Every stored follow-up count, oldest hour first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hour_utc, reason, count FROM reason_counts ORDER BY hour_utc, reason").fetchall()
+        return [ReasonCount(parse(h), r, n) for h, r, n in rows]
+
     def apply_retention(self, now: datetime, retention_days: int) -> int:
         """Delete interactions and ratings from before ``now - retention_days`` (``privacy.retention_days``),
         and sent or failed outbox batches as old; unsent batches stay until acknowledged. Returns the number
@@ -258,6 +282,7 @@ class Store:
         with self._write() as c:
             gone = c.execute("DELETE FROM interactions WHERE started_at_utc < ?", (cut,)).rowcount
             c.execute("DELETE FROM ratings WHERE rated_at_utc < ?", (cut,))
+            c.execute("DELETE FROM reason_counts WHERE hour_utc < ?", (cut,))
             c.execute(
                 "DELETE FROM outbox WHERE created_at_utc < ? "
                 "AND (sent_at_utc IS NOT NULL OR failed_at_utc IS NOT NULL)",
@@ -308,7 +333,8 @@ class Store:
         with self._write() as c:
             days = [date.fromisoformat(d) for (d,) in c.execute(
                 "SELECT DISTINCT substr(started_at_utc, 1, 10) AS d FROM interactions UNION "
-                "SELECT DISTINCT substr(rated_at_utc, 1, 10) FROM ratings EXCEPT SELECT day FROM closed_days "
+                "SELECT DISTINCT substr(rated_at_utc, 1, 10) FROM ratings UNION "
+                "SELECT DISTINCT substr(hour_utc, 1, 10) FROM reason_counts EXCEPT SELECT day FROM closed_days "
                 "ORDER BY d"
             ) if date.fromisoformat(d) < last_day]
             if not days:
@@ -318,7 +344,7 @@ class Store:
             for day in days:
                 lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
                 found = self._day_interactions(lo, hi)
-                day_rows = list(build([ti for _, ti in found], self._day_ratings(lo, hi)))
+                day_rows = list(build([ti for _, ti in found], self._day_ratings(lo, hi), self._day_reasons(lo, hi)))
                 in_rows = sum(a.interactions for a in day_rows)
                 last_seq = max((seq for seq, _ in found), default=0)
                 c.execute(
@@ -355,6 +381,12 @@ class Store:
             (lo, hi),
         ).fetchall()
         return [TimedRating(value, parse(at), bool(flag)) for value, at, flag in rows]
+
+    def _day_reasons(self, lo: str, hi: str) -> list[ReasonCount]:
+        rows = self._conn.execute(
+            "SELECT hour_utc, reason, count FROM reason_counts WHERE hour_utc >= ? AND hour_utc < ?", (lo, hi)
+        ).fetchall()
+        return [ReasonCount(parse(h), r, n) for h, r, n in rows]
 
     # ---- the outbox ----------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from kiosk.central import db
-from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
+from kiosk.central.api.routes import auth, calls, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
 from kiosk.central.settings import CentralSettings
@@ -78,7 +78,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, _readable_422)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
-    for router in (ingest.router, heartbeat.router, auth.router, reports.router):
+    for router in (ingest.router, heartbeat.router, calls.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])

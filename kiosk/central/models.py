@@ -183,6 +183,8 @@ class Aggregate(Base):
     # as the terminal sent them (kiosk.aggregate.Aggregate); read back only for one store and day at a time.
     measures: Mapped[dict[str, Any]]
     within_target: Mapped[dict[str, Any]]
+    # Follow-up answers per reason code (kiosk.aggregate REASON_CODES); null from terminals that send none.
+    reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     batch_id: Mapped[str] = mapped_column(String(36))
     received_at: Mapped[dt.datetime]
 
@@ -237,3 +239,17 @@ class StoreDayCriterion(Base):
     week_start: Mapped[dt.date] = mapped_column(Date)
     n: Mapped[int] = mapped_column(Integer)
     met: Mapped[int] = mapped_column(Integer)
+
+
+class ManagerCall(Base):
+    """A customer asked for a manager at a terminal (kiosk.manager_call): where and when, nothing about who."""
+
+    __tablename__ = "manager_calls"
+    __table_args__ = (Index("ix_manager_calls_store_received", "store_id", "received_at"),)
+
+    # The terminal's random call_id: a retried POST of the same call is stored once.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    called_at: Mapped[dt.datetime]    # the terminal's clock at the tap
+    received_at: Mapped[dt.datetime]  # the server's clock: what pages sort and age by
