@@ -16,9 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.central import db
 from kiosk.central.api.routes import auth, calls, heartbeat, ingest, pages, reports
+from kiosk.central.dashboard import errors
 from kiosk.central.deps import LoginRequired
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
 from kiosk.central.settings import CentralSettings
@@ -76,7 +78,9 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_exception_handler(RequestValidationError, _readable_422)  # type: ignore[arg-type]
+    # Pages answer errors with an HTML page in the user's language; the API keeps its JSON (kiosk.central.dashboard).
+    app.add_exception_handler(RequestValidationError, errors.html_validation_error(_readable_422))  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, errors.html_http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     for router in (ingest.router, heartbeat.router, calls.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)

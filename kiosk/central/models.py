@@ -122,6 +122,8 @@ class User(Base):
     # A manager's one store; null for other roles.
     store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"), default=None)
     created_at: Mapped[dt.datetime]
+    # The dashboards' language chosen by the user (en, ru, fa); null: not chosen yet.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     regions: Mapped[list[Region]] = relationship(secondary="user_regions", order_by="Region.id")
 
 

@@ -1,4 +1,5 @@
-"""Manager calls from terminals, and the follow-up answers (reason counts) aggregates carry.
+"""Manager calls from terminals, the follow-up answers (reason counts) aggregates carry, and each user's page
+language.
 
 ``manager_calls`` holds one row per call: the store and device, the terminal's time of the tap and the server's
 receive time; nothing about the customer. ``aggregates.reasons`` is the additive wire field (kiosk.aggregate):
@@ -31,9 +32,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_manager_calls_store_received', 'manager_calls', ['store_id', 'received_at'])
     op.add_column('aggregates', sa.Column('reasons', sa.JSON(), nullable=True))
+    op.add_column('users', sa.Column('language', sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('users', 'language')
     op.drop_column('aggregates', 'reasons')
     op.drop_index('ix_manager_calls_store_received', table_name='manager_calls')
     op.drop_table('manager_calls')
