@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -215,20 +215,36 @@ class Store:
             ValueError: ``ended_at`` is naive, or an interaction with this id is already stored.
             StorageFullError: the disk is full; nothing of this interaction was written.
         """
-        ended = utc("ended_at", ended_at)
-        i = interaction
-        last = max(t for t in (i.arrived_at, i.greeted_at, i.service_started_at, i.left_at) if t is not None)
-        started = ended - timedelta(seconds=last - i.arrived_at)
-        row = interaction_row(i, started, ended, {str(k): bool(v) for k, v in (within_target or {}).items()})
+        self.add_interactions([(interaction, ended_at, within_target)])
+
+    def add_interactions(
+        self, items: Iterable[tuple[Interaction, datetime, Mapping[str, bool] | None]]
+    ) -> int:
+        """Store many finished interactions (each as for :meth:`add_interaction`) in one transaction: all or none.
+
+        One commit, one fsync: a back-fill of weeks takes a second instead of a minute. Returns how many.
+
+        Raises:
+            ValueError: an ``ended_at`` is naive, or an interaction id is already stored (nothing is written).
+            StorageFullError: the disk is full; nothing was written.
+        """
+        rows = []
+        for i, ended_at, within in items:
+            ended = utc("ended_at", ended_at)
+            last = max(t for t in (i.arrived_at, i.greeted_at, i.service_started_at, i.left_at) if t is not None)
+            started = ended - timedelta(seconds=last - i.arrived_at)
+            rows.append((i, ended, interaction_row(i, started, ended, {str(k): bool(v) for k, v in (within or {}).items()})))
         try:
             with self._write() as c:
-                c.execute(f"INSERT INTO interactions ({COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
-                if i.rating is not None:
-                    _upsert_rating(c, i.rating, ended, i.id)
+                for i, ended, row in rows:
+                    c.execute(f"INSERT INTO interactions ({COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+                    if i.rating is not None:
+                        _upsert_rating(c, i.rating, ended, i.id)
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError) and "interactions.id" in str(exc.__cause__):
-                raise ValueError(f"interaction {i.id} is already stored") from None
+                raise ValueError(f"an interaction is already stored ({exc.__cause__})") from None
             raise
+        return len(rows)
 
     def add_rating(
         self, value: int, rated_at: datetime, *, interaction_id: str | None = None, no_customer: bool = False
@@ -255,14 +271,20 @@ class Store:
 
         Only the hour's count grows: the time of the tap and the rating it followed are not kept.
         """
-        if reason not in REASON_CODES:
-            raise ValueError(f"reason must be one of {REASON_CODES}, got {reason!r}")
-        hour = utc("at", at).replace(minute=0, second=0, microsecond=0)
+        self.add_reasons([(reason, at)])
+
+    def add_reasons(self, answers: Iterable[tuple[str, datetime]]) -> None:
+        """Count many follow-up answers in one transaction (all or none); see :meth:`add_reason`."""
+        rows = []
+        for reason, at in answers:
+            if reason not in REASON_CODES:
+                raise ValueError(f"reason must be one of {REASON_CODES}, got {reason!r}")
+            rows.append((fmt(utc("at", at).replace(minute=0, second=0, microsecond=0)), reason))
         with self._write() as c:
-            c.execute(
+            c.executemany(
                 "INSERT INTO reason_counts (hour_utc, reason, count) VALUES (?, ?, 1) "
                 "ON CONFLICT (hour_utc, reason) DO UPDATE SET count = count + 1",
-                (fmt(hour), reason),
+                rows,
             )
 
     def reason_counts(self) -> list[ReasonCount]:

@@ -196,3 +196,29 @@ def test_the_language_is_chosen_per_user_and_persian_reads_right_to_left(client:
         assert s.query(m.User).filter_by(username="mgr-n1").one().language == "fa"
     ru = client.get("/stores/n1?lang=ru").text
     assert '<html lang="ru" dir="ltr">' in ru and "Индекс удовлетворённости" in ru
+
+
+def test_answers_given_at_a_terminal_reach_the_store_page_through_the_real_sync(
+    client: TestClient, org: Org, live_server, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    from kiosk.config import PrivacySettings, Settings, StoreSettings, SyncSettings
+    from kiosk.store import Store
+    from kiosk.sync import fill_outbox, sync_once
+    from tests.storekit import ended, served
+
+    day = TODAY - dt.timedelta(days=1)
+    at = dt.datetime(day.year, day.month, day.day, 9, 10, tzinfo=dt.UTC)
+    terminal = Settings(store=StoreSettings(data_dir=tmp_path / "t", store_id="n2", device_id="d-n2"),
+                        privacy=PrivacySettings(min_group_size=5),
+                        sync=SyncSettings(server_url=live_server.url, device_token=org.tokens["d-n2"], max_retries=0))
+    with Store.in_data_dir(tmp_path / "t") as store:
+        for i in range(6):
+            store.add_interaction(served(), ended(at + dt.timedelta(minutes=i)))
+        for code in ("helpful", "helpful", "attitude"):
+            store.add_reason(code, at)
+        fill_outbox(store, terminal, now=NOW, grace=dt.timedelta(0))
+        assert sync_once(store, terminal).sent == 1
+    login(client, "admin")
+    html = client.get(f"/stores/n2?date={day}").text
+    reasons = html[html.index('data-testid="reasons"'):]
+    assert 'data-reason="helpful" data-count="2"' in reasons and 'data-reason="attitude" data-count="1"' in reasons
