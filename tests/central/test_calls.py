@@ -44,3 +44,17 @@ def test_a_call_needs_the_devices_own_token_and_no_extra_fields(client: TestClie
     assert client.post(URL, json=body("d-n2"), headers=auth(org.tokens["d-n1"])).status_code == 403
     r = client.post(URL, json=body() | {"customer": "x"}, headers=auth(org.tokens["d-n1"]))
     assert r.status_code == 422 and "customer" in r.json()["message"]
+
+
+def test_a_store_user_reads_its_calls_and_answers_and_no_one_elses(client: TestClient, org: Org) -> None:
+    from .helpers import TODAY, aggregate, hour, login, post
+
+    client.post(URL, json=body(), headers=auth(org.tokens["d-n1"]))
+    post(client, org, "d-n1", [aggregate("n1", "d-n1", hour(TODAY, 9)) | {"reasons": {"quick": 3}}])
+    login(client, "mgr-n1")
+    (call,) = client.get("/api/v1/stores/n1/manager-calls").json()
+    assert call["device_id"] == "d-n1"
+    r = client.get("/api/v1/stores/n1/reasons", params={"from": str(TODAY), "to": str(TODAY)})
+    assert r.json()["counts"] == {"quick": 3}
+    assert client.get("/api/v1/stores/s1/manager-calls").status_code == 403
+    assert client.get("/api/v1/stores/n1/reasons", params={"from": str(TODAY), "to": "2025-03-01"}).status_code == 422
