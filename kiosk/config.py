@@ -37,6 +37,7 @@ class ServiceSettings(_Section):
     engage_angle_deg: float = Field(30.0, gt=0, le=90, description="Staff facing within this angle of the line to the customer engages them.")
     engage_hold_s: float = Field(1.0, ge=0, le=30, description="Facing must hold this long; the greeting moment is the start of that window.")
     mutual_facing_angle_deg: float = Field(20.0, gt=0, le=90, description="Each head within this angle of the other counts as mutual facing (eye-contact proxy).")
+    yaw_uncertainty_allowance_deg: float = Field(15.0, ge=0, le=45, description="The facing tolerances above widen by the head yaw's standard deviation, up to this much: a three-quarter view is less certain than a profile, and a point value alone would call it a look away.")
     service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
     evidence_gap_s: float = Field(0.5, ge=0, le=10, description="Frames without a view of a facing pair shorter than this neither break nor extend an engagement window.")
     relink_distance_m: float = Field(0.8, ge=0, le=5, description="A new customer track this close to where an open one vanished (within the exit grace) continues it.")
@@ -60,6 +61,10 @@ class BodySettings(_Section):
     mean_height_m: float = Field(1.70, ge=1.0, le=2.3, description="Prior mean standing height of an adult.")
     height_sd_m: float = Field(0.09, gt=0, le=0.5, description="Prior spread of standing height.")
     min_keypoint_visibility: float = Field(0.5, ge=0, le=1, description="Keypoints below this visibility are ignored.")
+    proportion_error: float = Field(0.06, ge=0, le=0.5, description="How far a real person's proportions stray from the standard body, as a share of the range: added to the placement's range uncertainty so that it stays honest when few points are seen.")
+    lean_sd_m: float = Field(0.2, gt=0, le=1, description="How far a person's head and shoulders may stand off their feet (leaning, bowing), across the line of sight: the lateral spread the zone prior allows.")
+    staff_zone_prior: float = Field(0.7, ge=0, le=0.99, description="Prior belief that a person whose legs are hidden and whose line of sight crosses the staff zone stands in it; their uncertain range is drawn into the zone when the evidence agrees.")
+    legs_seen_staff_prior: float = Field(0.05, ge=0, le=0.99, description="The same prior for a person whose legs are seen (no counter hides them, so they are rarely behind it).")
 
 
 class Zone(_Section):
@@ -76,6 +81,16 @@ class FloorPoint(_Section):
     floor_m: tuple[float, float]
 
 
+class CounterSettings(_Section):
+    """The counter, as the installer measures it: where it stands on the floor and how high its top is.
+
+    For a person behind it, whatever the picture shows below its top edge is hidden by definition, however
+    confident the pose model is about it (DESIGN §1)."""
+
+    height_m: float = Field(gt=0.5, le=1.6, description="Height of the counter's top above the floor (tape measure).")
+    footprint_m: list[tuple[float, float]] = Field(min_length=3, description="Corners of the counter on the floor, metres in the tape marks' frame.")
+
+
 class CameraSettings(_Section):
     """Intrinsics and calibration of the counter camera."""
 
@@ -85,6 +100,7 @@ class CameraSettings(_Section):
     height_m: float = Field(2.0, gt=0.5, le=5, description="Camera height above the floor (DESIGN §1: 1.8-2.2).")
     floor_points: list[FloorPoint] = Field(default_factory=list, description="Four or more tape marks; empty until calibrated.")
     zones: list[Zone] = Field(default_factory=list, description="staff, service and queue polygons; empty until calibrated.")
+    counter: CounterSettings | None = Field(None, description="The counter's footprint and height; without it, body points a counter hides are found by the body's proportions alone.")
 
     @model_validator(mode="after")
     def _enough_floor_points(self) -> "CameraSettings":
@@ -100,6 +116,7 @@ class TrackingSettings(_Section):
     depth_uncertainty_ratio: float = Field(3.0, ge=1, le=20, description="How much less a single camera knows a person's range than their direction.")
     memory_s: float = Field(1.0, ge=0, le=30, description="A track unseen this long is dropped.")
     init_frames: int = Field(2, ge=0, le=30, description="Detections needed before a new track is reported.")
+    role_hold_s: float = Field(1.5, ge=0, le=30, description="A track keeps its role (staff or customer) until its placement has said otherwise for this long: one bad frame never turns a staff member into a customer.")
     heading_window_s: float = Field(0.35, ge=0, le=5, description="Per-track running median of headings over this window (0 = off): head-yaw noise is per frame, a turn survives a median with half the window's lag.")
 
 

@@ -27,11 +27,15 @@ class HeadPose:
     yaw_deg: 0 = facing the camera, +90 = profile facing image right, -90 = facing image left, ±180 = back turned.
     pitch_deg: positive = looking up.
     confidence: 0..1.
+    yaw_sd_deg: how unsure the yaw stays over frames (one standard deviation, degrees): a three-quarter view,
+        whose far eye and ear the model only guesses, is less certain than a profile or a frontal face. The
+        frame-to-frame noise, which the tracker's running median removes, is not part of it.
     """
 
     yaw_deg: float
     pitch_deg: float = 0.0
     confidence: float = 1.0
+    yaw_sd_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.yaw_deg) or not -180.0 <= self.yaw_deg <= 180.0:
@@ -40,6 +44,8 @@ class HeadPose:
             raise ValueError(f"HeadPose.pitch_deg must be within -90..90 degrees, got {self.pitch_deg!r}")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"HeadPose.confidence must be within 0..1, got {self.confidence!r}")
+        if not math.isfinite(self.yaw_sd_deg) or not 0.0 <= self.yaw_sd_deg <= 180.0:
+            raise ValueError(f"HeadPose.yaw_sd_deg must be within 0..180 degrees, got {self.yaw_sd_deg!r}")
 
 
 @dataclass(frozen=True, eq=False)

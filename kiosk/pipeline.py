@@ -76,7 +76,8 @@ class Pipeline:
                                              min_detection_confidence=v.min_detection_confidence,
                                              min_keypoint_visibility=settings.body.min_keypoint_visibility))
         self._pose = pose
-        self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps)
+        self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps,
+                                   counter=settings.camera.counter)
         self._episodes = EpisodeTracker(settings.service)
         self.times = StageTimes()
         self.last_frame: SceneFrame | None = None
