@@ -114,6 +114,11 @@ def reasons_by_store(session: Session, store_ids: Sequence[str], first: dt.date,
     return {s: Reasons(c) for s, c in sums.items()}
 
 
+def _add_ratings(into: list[int], a: m.Aggregate) -> None:
+    for i, c in enumerate((a.rating_1, a.rating_2, a.rating_3, a.rating_4)):
+        into[i] += c
+
+
 @dataclass(frozen=True)
 class HourFigures:
     """One local hour of a period: interactions and the satisfaction index of its hour rows."""
@@ -135,9 +140,7 @@ def by_hour(session: Session, store: m.Store, first: dt.date, last: dt.date) -> 
             continue
         h = a.period_start.astimezone(tz).hour
         counts[h] = counts.get(h, 0) + a.interactions
-        r = ratings.setdefault(h, [0, 0, 0, 0])
-        for i, c in enumerate((a.rating_1, a.rating_2, a.rating_3, a.rating_4)):
-            r[i] += c
+        _add_ratings(ratings.setdefault(h, [0, 0, 0, 0]), a)
     return [HourFigures(h, counts.get(h), satisfaction_index(ratings.get(h, [0, 0, 0, 0])),
                         sum(ratings.get(h, [0, 0, 0, 0]))) for h in range(24)]
 
@@ -167,9 +170,7 @@ def weekday_hour(session: Session, store: m.Store, last: dt.date, weeks: int = H
         local = a.period_start.astimezone(tz)
         key = (local.weekday(), local.hour)
         sums[key] = sums.get(key, 0) + a.interactions
-        r = ratings.setdefault(key, [0, 0, 0, 0])
-        for i, c in enumerate((a.rating_1, a.rating_2, a.rating_3, a.rating_4)):
-            r[i] += c
+        _add_ratings(ratings.setdefault(key, [0, 0, 0, 0]), a)
     sat = {k: s for k, v in ratings.items() if (s := satisfaction_index(v)) is not None}
     return HeatMap(first, last, {k: v / weeks for k, v in sums.items()}, sat)
 

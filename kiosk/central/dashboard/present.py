@@ -75,8 +75,11 @@ def page_lang(request: Request, user: m.User | None) -> str:
 
 def lang_links(request: Request) -> list[tuple[str, str]]:
     """(code, URL of this page in that language) for the language switch."""
-    return [(code, str(request.url.include_query_params(lang=code).path) + "?"
-             + str(request.url.include_query_params(lang=code).query)) for code in LANGS]
+    links = []
+    for code in LANGS:
+        url = request.url.include_query_params(lang=code)
+        links.append((code, f"{url.path}?{url.query}"))
+    return links
 
 
 def alert_text(kind: str, store_name: str, value: float | None, threshold: float | None, lang: str,

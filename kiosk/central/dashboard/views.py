@@ -9,6 +9,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -92,9 +93,9 @@ class StorePage:
     alerts: list[Alert]
     devices: list[DeviceStatus]
     has_data: bool
+    open_calls: list[m.ManagerCall] = field(default_factory=list)  # still open (calls.OPEN_FOR): shown as alerts
     latest_shown: bool = False
     distance_edges: tuple[float, float, float] = (0.75, 1.2, 3.6)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def store_page(session: Session, store: m.Store, view: View, day: dt.date, settings: CentralSettings,
@@ -109,16 +110,16 @@ def store_page(session: Session, store: m.Store, view: View, day: dt.date, setti
     base_f = flat(base, crit, per_day=1 if view == "day" else None)
     change = {k: (None if figs.get(k) is None or base_f.get(k) is None else figs[k] - base_f[k])  # type: ignore[operator]
               for k in figs}
-    tz_now = now
     open_from = now - calls.OPEN_FOR
     start_utc = dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC) - dt.timedelta(hours=14)
     end_utc = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC) + dt.timedelta(hours=14)
     period_calls = [c for c in calls.calls_between(session, store.id, start_utc, end_utc)
-                    if _local(c.received_at, store) >= first and _local(c.received_at, store) <= last]
+                    if first <= _local(c.received_at, store) <= last]
     region = session.get(m.Region, store.region_id)
     alerts: list[Alert] = []
     if region is not None:
-        comparison = compare_region(session, region, first, last, settings, tz_now, sort="interactions")
+        # The region's alert rules, applied once, so a store's page and its region's list never disagree.
+        comparison = compare_region(session, region, first, last, settings, now, sort="interactions")
         alerts = [a for a in comparison.alerts if a.store_id == store.id]
     return StorePage(
         store=store, view=view, first=first, last=last, figures=figs, change=change, ratings=list(cur.ratings),
@@ -129,13 +130,11 @@ def store_page(session: Session, store: m.Store, view: View, day: dt.date, setti
         calls=period_calls, alerts=alerts,
         devices=[device_status(d, now, settings) for d in store.devices],
         has_data=cur.rows > 0, distance_edges=settings.distance_band_edges_m,
-        extra={"open_calls": [c for c in period_calls if c.received_at >= open_from]},
+        open_calls=[c for c in period_calls if c.received_at >= open_from],
     )
 
 
 def _local(at: dt.datetime, store: m.Store) -> dt.date:
-    from zoneinfo import ZoneInfo
-
     return at.astimezone(ZoneInfo(store.timezone)).date()
 
 
