@@ -5,9 +5,10 @@ body proportions, and a counter hides the legs that would fix it). Two facts of 
 
 - **the counter** (measured by the installer): for a person behind it, whatever the picture shows below its
   top edge is hidden by definition, however confident the pose model is (:func:`hidden_by_counter`);
-- **the staff zone**: a person whose legs are hidden and whose line of sight crosses the staff zone most
-  likely stands in it; when the range measured agrees within its uncertainty, the range is drawn into the
-  zone (:func:`zone_range_posterior`), and the uncertainty that remains keeps flowing to the facing tests.
+- **the staff zone**: a person whose legs are hidden and whose uncertain placement reaches into the staff zone
+  most likely stands in it; when the measurement agrees within its uncertainty, the placement is drawn into
+  the zone (:func:`zone_posterior`), and the uncertainty that remains keeps flowing to the facing tests;
+- **nobody stands on the counter**: a placement on its footprint belongs to one side of it or the other.
 
 Pure numpy on plain values: no pixels, no I/O.
 """

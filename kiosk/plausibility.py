@@ -37,7 +37,7 @@ FEET = (27, 28, 29, 30, 31, 32)     # ankles, heels, toes
 # to hips) at 3.8, thigh and shin at 3.3 each; the bounds are wide because people bow, lean and turn, and
 # a camera above head height shortens what is below it.
 NECK_MIN = 0.45
-TORSO_MIN, TORSO_MAX = 1.6, 8.0
+TORSO_MIN, TORSO_MAX = 1.6, 12.0  # small faces: the model collapses face points, so the upper bound is loose
 LIMB_MIN_OF_TORSO, LIMB_MAX_OF_TORSO = 0.35, 2.0
 SHOULDER_WIDTH_MAX = 6.0
 SHOULDERS_PER_HEAD = 2.5  # shoulder width of the standard body (0.224 of height) over a frontal head (0.088)

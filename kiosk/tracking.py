@@ -216,6 +216,8 @@ class FloorTracker:
         prior = b.legs_seen_staff_prior if legs_seen else b.staff_zone_prior
         post = zone_posterior(measured, self._staff_zones, prior,
                               nobody_stands=None if self._counter is None else self._counter[0])
+        if post.position_m == pos:  # the measurement stands, and so does its own spread
+            return pos, range_sd
         return post.position_m, post.range_sd_m
 
     def _headings_at(self, obs: Observation, pos: tuple[float, float]) -> tuple[float | None, float | None]:
