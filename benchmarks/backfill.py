@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from kiosk.demo import PLANS, rating_for  # noqa: E402
 from kiosk.demo_history import CHARACTERS, backfill, simulate_customer  # noqa: E402
-from kiosk.rubrics import load_rubric, within_target  # noqa: E402
+from kiosk.rubrics import load_store_rubric, within_target  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
 DAYS = 28
@@ -29,11 +29,11 @@ def main(base: Path) -> None:
     total = 0
     for plan in PLANS:
         with Store.in_data_dir(base / f"bulk-{plan.store_id}") as store:
-            total += backfill(store, plan.store_id, load_rubric(ROOT / "rubrics" / plan.rubric), date(2025, 1, 6),
+            total += backfill(store, plan.store_id, load_store_rubric(plan.rubric), date(2025, 1, 6),
                               DAYS, 1, rating_for)[0]
     bulk_s = time.perf_counter() - start
     # The reference, measured in the same run: the same kind of interactions, one commit (and fsync) each.
-    rubric = load_rubric(ROOT / "rubrics" / "default.toml")
+    rubric = load_store_rubric("default")
     rng = np.random.default_rng(1)
     sample = 300
     with Store.in_data_dir(base / "single") as store:

@@ -8,13 +8,15 @@ Environment variables address nested keys with ``__``: ``KIOSK_SERVICE__ENGAGE_D
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kiosk.central.settings import CentralSettings
 from kiosk.device_settings import DeviceSettings
 from kiosk.terminal.settings import TerminalSettings
 
@@ -133,20 +135,45 @@ class VisionSettings(_Section):
 
 
 class PrivacySettings(_Section):
-    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
+    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped; the central server refuses and hides groups under it.")
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/kiosk`` (``~/.local/share/kiosk``): the user's own, wherever a command is started.
+    A device's units need it spelled out in the settings file (``kiosk install-service`` says so)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).absolute() / "kiosk"
+
+
 class StoreSettings(_Section):
-    data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Where the terminal keeps its SQLite database (relative: to the settings file).",
+                           json_schema_extra={"doc_default": "$XDG_DATA_HOME/kiosk (~/.local/share/kiosk)"})
     max_db_mb: float = Field(512.0, gt=1, le=100000, description="Cap on the database size, so it can never fill the SD card.")
     store_id: str = Field("demo-store", min_length=1, max_length=64, description="The store as registered on the central server.")
     device_id: str = Field("demo-device", min_length=1, max_length=64, description="This terminal as registered (`kiosk central add-device`).")
-    rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
+    rubric: str = Field("default", min_length=1, description="The service rubric this store is scored against: a shipped one by name (default, retail_shop, bank_branch) or a rubric TOML file (relative: to the settings file).")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        # Fixed once, at load: a later change of directory must not move the database.
+        return v.absolute()
+
+    @field_validator("rubric")
+    @classmethod
+    def _shipped_or_file(cls, v: str) -> str:
+        from kiosk.rubrics import is_rubric_name, shipped_rubrics
+
+        if is_rubric_name(v) and v not in shipped_rubrics():
+            raise ValueError(f"not a shipped rubric ({', '.join(shipped_rubrics())}) nor a path to a .toml file")
+        return v
 
 
 class SyncSettings(_Section):
-    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
+    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL (https:// unless it is this machine).")
+    allow_plain_http: bool = Field(False, description="Let `kiosk sync` send to an http:// server on another machine (token and aggregates unencrypted): refused unless set.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
     timeout_s: float = Field(10.0, gt=0, le=300, description="Connect and read timeout of one request.")
@@ -171,10 +198,26 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     vision: VisionSettings = VisionSettings()
     privacy: PrivacySettings = PrivacySettings()
-    store: StoreSettings = StoreSettings()
+    store: StoreSettings = Field(default_factory=StoreSettings)  # its data_dir default reads the environment
     sync: SyncSettings = SyncSettings()
     device: DeviceSettings = DeviceSettings()
     terminal: TerminalSettings = TerminalSettings()
+    central: CentralSettings = Field(CentralSettings(), description="The central server (`kiosk serve`, `kiosk central`).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_k(cls, data: Any) -> Any:
+        """The server's k is privacy.min_group_size: one rule for the terminals and the server that checks them."""
+        if not isinstance(data, dict):
+            return data
+        central = data.get("central")
+        if isinstance(central, Mapping) and "min_group_size" in central:
+            raise ValueError("central.min_group_size is not a setting: the server uses privacy.min_group_size")
+        privacy = data.get("privacy")
+        k = privacy.get("min_group_size") if isinstance(privacy, Mapping) else getattr(privacy, "min_group_size", None)
+        if k is not None and (central is None or isinstance(central, Mapping)):
+            data = {**data, "central": {**(central or {}), "min_group_size": k}}
+        return data
 
     @classmethod
     def settings_customise_sources(
@@ -190,6 +233,8 @@ class Settings(BaseSettings):
 
 
 def _describe(err: Mapping[str, Any], file: Path | None) -> str:
+    if not err.get("loc"):  # a rule across sections: its input is the whole tree, secrets included, so not shown
+        return str(err.get("msg", "invalid")).removeprefix("Value error, ")
     loc = ".".join(str(p) for p in err.get("loc", ()))
     env_name = ENV_PREFIX + "__".join(str(p) for p in err.get("loc", ())).upper()
     where = f"{file} or ${env_name}" if file else f"${env_name}"
@@ -198,6 +243,25 @@ def _describe(err: Mapping[str, Any], file: Path | None) -> str:
     if err.get("type") == "extra_forbidden":
         return f"{loc} = {value!r} ({where}): unknown setting; check the spelling against the README's settings table"
     return f"{loc} = {value!r} ({where}): {msg}"
+
+
+def _rebase_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the file's relative paths relative to the file itself, not to wherever the command was started."""
+    from kiosk.rubrics import is_rubric_name
+
+    for section, model in Settings.model_fields.items():
+        table = data.get(section)
+        kind = model.annotation
+        if not isinstance(table, dict) or not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        for key, field in kind.model_fields.items():
+            value = table.get(key)
+            is_path = field.annotation in (Path, Path | None) or (section, key) == ("store", "rubric")
+            if not is_path or not isinstance(value, str) or Path(value).is_absolute():
+                continue
+            if (section, key) == ("store", "rubric") and is_rubric_name(value):
+                continue  # a shipped rubric's name, not a file
+            table[key] = os.path.normpath(base / value)
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
@@ -215,6 +279,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"settings file {file} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"settings file {file} is not valid TOML: {exc}") from None
+    if file is not None:
+        _rebase_paths(data, file.parent)
     try:
         return Settings(**data)
     except ValidationError as exc:

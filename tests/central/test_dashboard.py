@@ -70,12 +70,14 @@ def test_satisfaction_index_maps_the_mean_face_onto_0_to_100() -> None:
     assert satisfaction_index([3, 0, 0, 0]) == 0
     assert satisfaction_index([0, 0, 5, 0]) == pytest.approx(200 / 3)
     assert satisfaction_index([0, 0, 0, 0]) is None
+    assert satisfaction_index([0, 0, 0, 4], k=5) is None  # fewer ratings than k
 
 
 def test_overall_index_is_the_mean_of_the_parts_with_data() -> None:
     t = Totals(interactions=10, abandoned=2, ratings=[0, 0, 0, 4], rows=1, criteria={"greeting_prompt": [10, 5]})
-    assert overall_index(t, "greeting_prompt") == pytest.approx((100 + 50 + 80) / 3)  # no wait_time verdicts
-    assert overall_index(Totals(), "greeting_prompt") is None
+    assert overall_index(t, "greeting_prompt", 2) == pytest.approx((100 + 50 + 80) / 3)  # no wait_time verdicts
+    assert overall_index(t, "greeting_prompt", 11) is None  # fewer than k customers: withheld like every figure
+    assert overall_index(Totals(), "greeting_prompt", 2) is None
 
 
 def test_index_response_rate_and_change_against_the_previous_7_days(client: TestClient, org: Org) -> None:

@@ -27,19 +27,16 @@ from sqlalchemy.orm import Session
 
 from kiosk.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS, REASON_CODES
 from kiosk.central import models as m
-from kiosk.central.totals import Totals
+from kiosk.central.totals import Totals, rating_mean
 
 WAIT_CRITERION = "wait_time"
 HEAT_WEEKS = 4
 
 
-def satisfaction_index(ratings: Sequence[int]) -> float | None:
-    """0-100 from the count per face (1..4); None without ratings. See the module docstring."""
-    n = sum(ratings)
-    if n <= 0:
-        return None
-    mean = sum((i + 1) * c for i, c in enumerate(ratings)) / n
-    return (mean - 1) / 3 * 100
+def satisfaction_index(ratings: Sequence[int], k: int = 1) -> float | None:
+    """0-100 from the count per face (1..4); None with fewer than ``k`` ratings. See the module docstring."""
+    mean = rating_mean(list(ratings), k)
+    return None if mean is None else (mean - 1) / 3 * 100
 
 
 def response_rate(ratings_n: int | None, interactions: int | None) -> float | None:
@@ -49,13 +46,15 @@ def response_rate(ratings_n: int | None, interactions: int | None) -> float | No
     return ratings_n / interactions
 
 
-def overall_index(t: Totals, greeting_criterion: str) -> float | None:
-    """0-100: the mean of the parts with data (module docstring)."""
+def overall_index(t: Totals, greeting_criterion: str, k: int) -> float | None:
+    """0-100: the mean of the parts with data, each from at least ``k`` customers (module docstring)."""
+    if t.rows <= 0 or t.interactions < k:
+        return None
     parts = [
-        satisfaction_index(t.ratings),
-        _pct(t.criterion_share(greeting_criterion)),
-        _pct(t.criterion_share(WAIT_CRITERION)),
-        _pct(None if not t.interactions else 1 - t.abandoned / t.interactions),
+        satisfaction_index(t.ratings, k),
+        _pct(t.criterion_share(greeting_criterion, k)),
+        _pct(t.criterion_share(WAIT_CRITERION, k)),
+        _pct(1 - t.abandoned / t.interactions),
     ]
     known = [p for p in parts if p is not None]
     return sum(known) / len(known) if known else None
@@ -129,7 +128,7 @@ class HourFigures:
     ratings_n: int
 
 
-def by_hour(session: Session, store: m.Store, first: dt.date, last: dt.date) -> list[HourFigures]:
+def by_hour(session: Session, store: m.Store, first: dt.date, last: dt.date, k: int) -> list[HourFigures]:
     """24 local hours over ``first``..``last``: interactions and satisfaction from the hour rows (quiet hours are
     only in the day rows, so they show as no data)."""
     tz = ZoneInfo(store.timezone)
@@ -141,7 +140,7 @@ def by_hour(session: Session, store: m.Store, first: dt.date, last: dt.date) -> 
         h = a.period_start.astimezone(tz).hour
         counts[h] = counts.get(h, 0) + a.interactions
         _add_ratings(ratings.setdefault(h, [0, 0, 0, 0]), a)
-    return [HourFigures(h, counts.get(h), satisfaction_index(ratings.get(h, [0, 0, 0, 0])),
+    return [HourFigures(h, counts.get(h), satisfaction_index(ratings.get(h, [0, 0, 0, 0]), k),
                         sum(ratings.get(h, [0, 0, 0, 0]))) for h in range(24)]
 
 
@@ -159,7 +158,7 @@ class HeatMap:
         return max(self.cells.values(), default=0.0)
 
 
-def weekday_hour(session: Session, store: m.Store, last: dt.date, weeks: int = HEAT_WEEKS) -> HeatMap:
+def weekday_hour(session: Session, store: m.Store, last: dt.date, k: int, weeks: int = HEAT_WEEKS) -> HeatMap:
     first = last - dt.timedelta(days=7 * weeks - 1)
     tz = ZoneInfo(store.timezone)
     sums: dict[tuple[int, int], int] = {}
@@ -171,8 +170,8 @@ def weekday_hour(session: Session, store: m.Store, last: dt.date, weeks: int = H
         key = (local.weekday(), local.hour)
         sums[key] = sums.get(key, 0) + a.interactions
         _add_ratings(ratings.setdefault(key, [0, 0, 0, 0]), a)
-    sat = {k: s for k, v in ratings.items() if (s := satisfaction_index(v)) is not None}
-    return HeatMap(first, last, {k: v / weeks for k, v in sums.items()}, sat)
+    sat = {cell: s for cell, v in ratings.items() if (s := satisfaction_index(v, k)) is not None}
+    return HeatMap(first, last, {cell: v / weeks for cell, v in sums.items()}, sat)
 
 
 def latest_day_with_data(session: Session, store: m.Store, up_to: dt.date) -> dt.date | None:

@@ -1,20 +1,19 @@
 """What the dashboards say, in English, Russian and Persian (right to left): page texts, and for every figure and
 rubric criterion a plain name, its definition, its unit and its target.
 
-Targets come from the default rubric (``rubrics/default.toml``: the band a criterion counts as met) and from the
+Targets come from the default rubric (``kiosk/data/rubrics/default.toml``: the band a criterion counts as met) and from the
 alert settings, so the page states the number it is judged against instead of "within target".
 """
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Final
 
 LANGS: Final = ("en", "ru", "fa")
 RTL: Final = frozenset({"fa"})
 NATIVE: Final = {"en": "English", "ru": "Русский", "fa": "فارسی"}
-RUBRIC = Path(__file__).resolve().parents[3] / "rubrics" / "default.toml"
+RUBRIC = "default"  # the shipped rubric whose bands the pages quote as targets (kiosk/data/rubrics)
 
 # key: (en, ru, fa)
 UI: Final[dict[str, tuple[str, str, str]]] = {
@@ -289,10 +288,10 @@ def reason_name(code: str, lang: str) -> str:
 @cache
 def rubric_bands() -> dict[str, tuple[float | None, float | None, str]]:
     """criterion id -> (good_min, good_max, measure) of the default rubric; empty when it is not shipped."""
-    from kiosk.rubrics import RubricError, load_rubric
+    from kiosk.rubrics import RubricError, load_store_rubric
 
     try:
-        rubric = load_rubric(RUBRIC)
+        rubric = load_store_rubric(RUBRIC)
     except (OSError, RubricError):
         return {}
     return {c.id: (c.band.good_min, c.band.good_max, c.measure) for c in rubric.criteria}

@@ -64,15 +64,17 @@ def step(view: View, day: dt.date, direction: int) -> dt.date:
     return last + dt.timedelta(days=1)
 
 
-def flat(t: Totals, greeting_criterion: str, per_day: int | None = None) -> dict[str, float | None]:
-    """Every figure of ``t`` by name; counts as a mean per day with data when ``per_day`` asks for it."""
-    f: dict[str, Any] = dict(t.figures(greeting_criterion))
-    if per_day and t.rows:
+def flat(t: Totals, greeting_criterion: str, k: int, per_day: bool = False) -> dict[str, float | None]:
+    """Every figure of ``t`` by name (withheld under ``k`` as the reports do); counts as a mean per day with data
+    when ``per_day`` asks for it."""
+    f: dict[str, Any] = dict(t.figures(greeting_criterion, k))
+    shown = f["interactions"] is not None
+    if per_day and shown:
         f["interactions"] = t.interactions / t.rows
         f["ratings_n"] = t.ratings_n / t.rows
-    f["satisfaction_index"] = fg.satisfaction_index(t.ratings)
-    f["response_rate"] = fg.response_rate(t.ratings_n if t.rows else None, t.interactions if t.rows else None)
-    f["overall_index"] = fg.overall_index(t, greeting_criterion)
+    f["satisfaction_index"] = fg.satisfaction_index(t.ratings, k) if shown else None
+    f["response_rate"] = fg.response_rate(t.ratings_n, t.interactions) if shown else None
+    f["overall_index"] = fg.overall_index(t, greeting_criterion, k)
     return f
 
 
@@ -100,14 +102,14 @@ class StorePage:
 
 def store_page(session: Session, store: m.Store, view: View, day: dt.date, settings: CentralSettings,
                now: dt.datetime) -> StorePage:
-    crit = settings.greeting_target_criterion
+    crit, k = settings.greeting_target_criterion, settings.min_group_size
     first, last = period_of(view, day)
     b_first, b_last = baseline_of(view, first)
     cur = sum_store_days(session, [store.id], first, last).get(store.id, Totals())
     base = sum_store_days(session, [store.id], b_first, b_last).get(store.id, Totals())
-    figs = flat(cur, crit)
+    figs = flat(cur, crit, k)
     # A day is compared with the mean day of the week before; a week or month with the whole period before.
-    base_f = flat(base, crit, per_day=1 if view == "day" else None)
+    base_f = flat(base, crit, k, per_day=view == "day")
     change = {k: (None if figs.get(k) is None or base_f.get(k) is None else figs[k] - base_f[k])  # type: ignore[operator]
               for k in figs}
     open_from = now - calls.OPEN_FOR
@@ -123,10 +125,10 @@ def store_page(session: Session, store: m.Store, view: View, day: dt.date, setti
         alerts = [a for a in comparison.alerts if a.store_id == store.id]
     return StorePage(
         store=store, view=view, first=first, last=last, figures=figs, change=change, ratings=list(cur.ratings),
-        criteria=[(c, n, met, cur.criterion_share(c)) for c, (n, met) in sorted(cur.criteria.items())],
+        criteria=[(c, n, met, cur.criterion_share(c, k)) for c, (n, met) in sorted(cur.criteria.items())],
         reasons=fg.reasons_by_store(session, [store.id], first, last)[store.id],
-        hours=fg.by_hour(session, store, first, last),
-        heat=fg.weekday_hour(session, store, last),
+        hours=fg.by_hour(session, store, first, last, k),
+        heat=fg.weekday_hour(session, store, last, k),
         calls=period_calls, alerts=alerts,
         devices=[device_status(d, now, settings) for d in store.devices],
         has_data=cur.rows > 0, distance_edges=settings.distance_band_edges_m,
@@ -165,7 +167,7 @@ def compare_view(session: Session, region: m.Region, first: dt.date, last: dt.da
     ids = [r.store.id for r in c.stores]
     totals = sum_store_days(session, ids, first, last)
     crit = settings.greeting_target_criterion
-    values = {sid: flat(totals.get(sid, Totals()), crit) for sid in ids}
+    values = {sid: flat(totals.get(sid, Totals()), crit, settings.min_group_size) for sid in ids}
     better = BETTER[sort] is not False
     desc = (order or ("desc" if better else "asc")) == "desc"
 

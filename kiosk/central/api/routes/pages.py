@@ -16,8 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from kiosk.central import charts, crud
 from kiosk.central import models as m
-from kiosk.central.api.routes.auth import set_session_cookie
-from kiosk.central.api.routes.reports import FromQ, ToQ, range_or_default
+from kiosk.central.api.routes.auth import set_session_cookie, sign_in
+from kiosk.central.api.routes.reports import DateQ, FromQ, ToQ, range_or_default
 from kiosk.central.dashboard import present, text
 from kiosk.central.dashboard import views as dv
 from kiosk.central.dashboard.figures import latest_day_with_data
@@ -61,6 +61,19 @@ def render(request: Request, name: str, context: dict[str, Any], user: m.User | 
     return response
 
 
+def render_error(request: Request, status_code: int, title: str, message: str,
+                 headers: dict[str, str] | None = None) -> Response:
+    """An error page (kiosk.central.errors): what the status means in the visitor's language, then the reason."""
+    lang = present.page_lang(request, None)
+    key = {403: "error_403", 404: "error_404", 422: "error_422"}.get(status_code)
+    response = render(request, "error.html", {"status": status_code, "title": title,
+                                              "explanation": text.t(key, lang) if key else title,
+                                              "message": message}, status_code=status_code)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def _remember_language(request: Request, user: m.User, db: SessionDep) -> None:
     asked = request.query_params.get("lang")
     if asked in text.LANGS and user.language != asked:
@@ -89,7 +102,7 @@ def login_form(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
-    user = crud.authenticate(db, username, password)
+    user = sign_in(request, db, username, password)
     if user is None:
         return render(request, "login.html", {"next": _safe_next(next), "error": "wrong_login"}, status_code=401)
     token = crud.open_session(db, user, settings.session_ttl_s)
@@ -123,7 +136,7 @@ def home(request: Request, user: PageUser, db: SessionDep) -> Response:
 @router.get("/stores/{store_id}", response_class=HTMLResponse)
 def daily_page(
     request: Request, store: PageStore, user: PageUser, db: SessionDep, settings: SettingsDep, now: NowDep,
-    date: Annotated[dt.date | None, Query()] = None,
+    date: DateQ = None,
     view: Annotated[dv.View, Query()] = "day",
 ) -> Response:
     """The store's day, week or month; without a date, the latest day with data (not an empty today)."""

@@ -6,8 +6,8 @@ receive time; nothing about the customer. ``aggregates.reasons`` is the additive
 null for rows from terminals that send none. Plain CREATE / ADD COLUMN on both databases (see 0002 on why not a
 batch rebuild).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
