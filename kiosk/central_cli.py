@@ -111,9 +111,17 @@ def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
         u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
         u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
         more = []
-        for action, what in (("revoke-device", "device"), ("rotate-device-token", "device"), ("disable-user", "user name"),
-                             ("enable-user", "user name"), ("reset-password", "user name"), ("end-sessions", "user name")):
-            p = sub.add_parser(action)
+        for action, what, says in (
+                ("revoke-device", "device id", "Revoke a device: its token is refused from now on (a lost or stolen "
+                                               "terminal); rotate-device-token re-activates it."),
+                ("rotate-device-token", "device id", "Give a device a new token, printed once; the old one stops "
+                                                     "working. Put it in the terminal's [sync] device_token."),
+                ("disable-user", "user name", "Disable a dashboard login and end its sessions (it stays on record)."),
+                ("enable-user", "user name", "Enable a disabled dashboard login again."),
+                ("reset-password", "user name", "Set a new password for a dashboard login (asked twice) and end its "
+                                                "sessions."),
+                ("end-sessions", "user name", "Sign a dashboard login out everywhere.")):
+            p = sub.add_parser(action, help=says.split(":")[0].split(";")[0].rstrip(".").lower(), description=says)
             p.add_argument("id", help=what)
             if action == "reset-password":
                 p.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
