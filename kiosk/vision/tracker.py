@@ -1,0 +1,287 @@
+"""People in a video from a fixed camera: detect rarely, follow each person, landmark each person once a frame.
+
+BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.graphs` has the two models):
+
+- **Detect** with MediaPipe's person detector on a sweep of regions: the full frame and each crop the caller
+  passes (the zones' rectangles, where people are too small for the detector on the whole frame). One region per
+  frame, so a sweep costs no frame more than one detector pass; a sweep starts every ``redetect_s``, at once when
+  a track is lost, and continuously while nobody is tracked.
+- **Track**: each person keeps a region of interest (ROI) that the landmark model derives from their own
+  landmarks, frame after frame; the detector is not needed for people already followed.
+- **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
+  another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
+  that converge on one person (their landmarks agree) are cut to one.
+- **Share models**: one detector and ``landmark_workers`` landmark graphs serve every region and every person;
+  memory does not grow with the people in view. With more than one worker, people are landmarked in parallel
+  (one core each) and the detector runs beside them.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self, TypeVar
+
+import cv2
+import numpy as np
+
+from kiosk.observation import Observation
+from kiosk.vision.graphs import Landmarks, PoseDetector, PoseLandmarker, Roi
+from kiosk.vision.pose import Rect, observation_from_landmarks, same_person
+
+T = TypeVar("T")
+_MIN_REGION_PX = 32  # smaller regions hold no detectable person and only cost a detector run
+# A detection and a tracked ROI whose centres (the hips, for both) lie within this share of the ROI's side are
+# one person; two people that close stand one behind the other, where the detector's own NMS keeps one anyway.
+_SAME_ROI_GAP = 0.3
+_SAME_ROI_SIZE = 1.5  # ... and whose sides differ by less than this factor
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    """How :class:`PoseTracker` finds and follows people.
+
+    full_frame: search the whole frame too, not only the crops passed to ``update``.
+    redetect_s: a detector sweep over every region starts at least this often (seconds of the source clock).
+    max_people: people followed at once (the cost per frame grows with them).
+    landmark_workers: landmark graphs run in parallel, one core each (~65 MB each).
+    inference_threads: XNNPACK threads inside each model run.
+    min_detection_confidence: the detector's score threshold, 0..1; a detection above it costs one landmark pass,
+        whose presence test decides, so it can sit below the landmarkers' usual 0.5 (people turned away score low).
+    min_keypoint_visibility: keypoints below this do not count (bbox, head, duplicates), 0..1.
+    duplicate_overlap: two people whose boxes overlap by this share of the smaller box, and whose keypoints
+        agree, are one person, 0..1.
+    """
+
+    full_frame: bool = True
+    redetect_s: float = 1.0
+    max_people: int = 6
+    landmark_workers: int = 1
+    inference_threads: int = 1
+    min_detection_confidence: float = 0.3
+    min_keypoint_visibility: float = 0.5
+    duplicate_overlap: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.redetect_s) and 0.0 <= self.redetect_s <= 60.0):
+            raise ValueError(f"TrackerOptions.redetect_s must be within 0..60 s, got {self.redetect_s!r}")
+        for name, top in (("max_people", 16), ("landmark_workers", 8), ("inference_threads", 8)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= top:
+                raise ValueError(f"TrackerOptions.{name} must be a whole number 1..{top}, got {value!r}")
+        for name in ("min_detection_confidence", "min_keypoint_visibility", "duplicate_overlap"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"TrackerOptions.{name} must be within 0..1, got {value!r}")
+
+
+@dataclass
+class _Track:
+    roi: Roi
+    observation: Observation | None = None
+
+
+def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
+    regions: list[Rect] = [(0, 0, width, height)] if full_frame else []
+    for rect in crops or ():
+        if len(rect) != 4:
+            raise ValueError(f"a crop must be (x0, y0, x1, y1) in pixels, got {rect!r}")
+        x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
+        x1, y1 = min(width, int(rect[2])), min(height, int(rect[3]))
+        if x1 - x0 >= _MIN_REGION_PX and y1 - y0 >= _MIN_REGION_PX and (x0, y0, x1, y1) not in regions:
+            regions.append((x0, y0, x1, y1))
+    return regions
+
+
+def same_roi(a: Roi, b: Roi, width: int, height: int) -> bool:
+    """Whether two ROIs of one frame hold the same person: centres close for their size, sizes alike."""
+    sa, sb = a.side_px(width, height), b.side_px(width, height)
+    if max(sa, sb) > _SAME_ROI_SIZE * min(sa, sb):
+        return False
+    gap = math.hypot((a.cx - b.cx) * width, (a.cy - b.cy) * height)
+    return gap <= _SAME_ROI_GAP * min(sa, sb)
+
+
+class PoseTracker:
+    """Frames of one fixed camera in, one :class:`Observation` per person out (the PoseEstimator contract).
+
+    Args:
+        options: see :class:`TrackerOptions`.
+
+    Raises:
+        ModelError: the MediaPipe wheel lacks the pose models or subgraphs.
+
+    Example:
+        >>> with PoseTracker() as tracker:
+        ...     for t, frame in source:
+        ...         people = tracker.update(t, frame, crops=zone_rectangles)
+    """
+
+    def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
+        self.options = options
+        # Load the models now, so a broken installation fails at start-up, not on the first customer.
+        self._detector = PoseDetector(options.inference_threads, options.min_detection_confidence)
+        self._landmarkers = [PoseLandmarker(options.inference_threads) for _ in range(options.landmark_workers)]
+        self._free: queue.SimpleQueue[PoseLandmarker] = queue.SimpleQueue()
+        for landmarker in self._landmarkers:
+            self._free.put(landmarker)
+        self._pool = ThreadPoolExecutor(options.landmark_workers, "kiosk-pose") if options.landmark_workers > 1 else None
+        self._tracks: list[_Track] = []
+        self._sweep: list[Rect] = []  # regions the current detector sweep has still to search
+        self._last_sweep_t: float | None = None
+        self._last_t: float | None = None
+        self.stage_ms: dict[str, float] = {}  # the last frame's time per stage (detect, landmarks)
+        self.backend = "tracker"
+
+    @property
+    def tracked(self) -> int:
+        """People followed after the last frame."""
+        return len(self._tracks)
+
+    # --- one frame ---------------------------------------------------------------------------------------------
+
+    def update(
+        self, t: float, frame_bgr: np.ndarray, crops: Sequence[Sequence[int]] | None = None
+    ) -> list[Observation]:
+        """Find and follow the people in one frame.
+
+        Args:
+            t: the frame's time stamp in seconds (source clock), never decreasing.
+            frame_bgr: uint8 (height, width, 3) BGR image.
+            crops: regions (x0, y0, x1, y1) in pixels, exclusive ends, the detector searches besides the full
+                frame; clipped to the frame; regions under 32 px a side are skipped.
+
+        Returns:
+            One Observation per person, keypoints and bbox normalised to the full frame.
+        """
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"frame_bgr must be a uint8 (height, width, 3) array, got {frame_bgr.dtype} {frame_bgr.shape}"
+            )
+        if self._last_t is not None and t < self._last_t:
+            raise ValueError(f"time must not go backwards: got t={t} after t={self._last_t}")
+        self._last_t = t
+        height, width = frame_bgr.shape[:2]
+        regions = _regions(width, height, self.options.full_frame, crops)
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        times = {"detect": 0.0, "landmarks": 0.0}
+
+        region = self._next_region(t, regions)
+        detection = self._submit(self._timed(times, "detect", lambda: self._detect(rgb, region, width, height))) \
+            if region is not None else None
+        # Everyone followed: one landmark pass each on the ROI their last landmarks gave.
+        found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
+        kept: list[_Track] = []
+        for track, result in zip(self._tracks, found):
+            if result is None or result.next_roi is None:
+                continue  # lost: out of view, hidden, or the ROI drifted off them
+            kept.append(_Track(result.next_roi, self._observation(t, result, width, height)))
+        if len(kept) < len(self._tracks) and not self._sweep:
+            self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
+        self._tracks = self._distinct(kept, width, height)
+
+        # New people: detections not already followed, each landmarked once to start their track.
+        detections = detection.result() if detection is not None else []
+        fresh: list[Roi] = []
+        for roi in detections:
+            if len(self._tracks) + len(fresh) >= self.options.max_people:
+                break
+            if not any(same_roi(roi, other, width, height) for other in [*(k.roi for k in self._tracks), *fresh]):
+                fresh.append(roi)
+        for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
+            if result is not None and result.next_roi is not None:
+                self._tracks.append(_Track(result.next_roi, self._observation(t, result, width, height)))
+        self._tracks = self._distinct(self._tracks, width, height)
+        self.stage_ms = {k: v * 1e3 for k, v in times.items()}
+        return [track.observation for track in self._tracks if track.observation is not None]
+
+    def _next_region(self, t: float, regions: list[Rect]) -> Rect | None:
+        due = self._last_sweep_t is None or t - self._last_sweep_t >= self.options.redetect_s
+        if not self._sweep and (due or not self._tracks):
+            self._sweep = list(regions)
+            self._last_sweep_t = t
+        return self._sweep.pop(0) if self._sweep else None
+
+    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[Roi]:
+        x0, y0, x1, y1 = region
+        crop = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        return [roi.in_frame(region, width, height) for roi, _ in self._detector.detect(crop)]
+
+    def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
+        def one(roi: Roi) -> Landmarks | None:
+            landmarker = self._free.get()  # at most landmark_workers run at once: one is always free
+            try:
+                return landmarker.landmarks(rgb, roi)
+            finally:
+                self._free.put(landmarker)
+
+        start = time.perf_counter()
+        futures = [self._submit(lambda roi=roi: one(roi)) for roi in rois]
+        results = [f.result() for f in futures]
+        times["landmarks"] += time.perf_counter() - start
+        return results
+
+    def _submit(self, fn: Callable[[], T]) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(fn)
+        done: Future[T] = Future()
+        done.set_result(fn())
+        return done
+
+    @staticmethod
+    def _timed(times: dict[str, float], name: str, fn: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            start = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                times[name] += time.perf_counter() - start
+
+        return run
+
+    def _observation(self, t: float, result: Landmarks, width: int, height: int) -> Observation:
+        return observation_from_landmarks(t, result.keypoints, result.world, self.options.min_keypoint_visibility,
+                                          aspect=width / height)
+
+    def _distinct(self, tracks: list[_Track], width: int, height: int) -> list[_Track]:
+        """One track per person: of two tracks whose landmarks agree (or whose ROIs coincide), the better seen."""
+        kept: list[_Track] = []
+        ranked = sorted(tracks, key=lambda k: k.observation.score if k.observation else 0.0, reverse=True)
+        for track in ranked:
+            if not any(self._duplicate(track, other, width, height) for other in kept):
+                kept.append(track)
+        return kept
+
+    def _duplicate(self, a: _Track, b: _Track, width: int, height: int) -> bool:
+        if same_roi(a.roi, b.roi, width, height):
+            return True
+        if a.observation is None or b.observation is None:
+            return False
+        return same_person(a.observation, b.observation, self.options.min_keypoint_visibility,
+                           self.options.duplicate_overlap, width / height)
+
+    # --- lifetime ----------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the models and worker threads. Safe to call twice."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._detector.close()
+        for landmarker in self._landmarkers:
+            landmarker.close()
+        self._landmarkers = []
+        self._tracks = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
