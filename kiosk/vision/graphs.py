@@ -25,6 +25,8 @@ import numpy as np
 
 from kiosk.vision.models import ModelError
 
+_SHOULDERS = 2  # the detector's keypoints: hip centre, full-body scale point, shoulder centre, upper-body scale point
+
 _DETECTOR_GRAPH = """
 input_stream: "image"
 output_stream: "detections"
@@ -108,6 +110,24 @@ class Landmarks:
     next_roi: Roi | None
 
 
+@dataclass(frozen=True)
+class Detection:
+    """One person found by :class:`PoseDetector`: their ROI, the detector's score, and the centre between their
+    shoulders (x, y normalised like the ROI), which the detector predicts whether or not the hips show."""
+
+    roi: Roi
+    score: float
+    shoulders: tuple[float, float]
+
+    def in_frame(self, rect: tuple[int, int, int, int], width: int, height: int) -> Detection:
+        """This detection, made in the pixel rectangle ``rect`` of a ``width`` x ``height`` frame, normalised to
+        the whole frame."""
+        x0, y0, x1, y1 = rect
+        sx, sy = self.shoulders
+        return Detection(self.roi.in_frame(rect, width, height), self.score,
+                         ((x0 + sx * (x1 - x0)) / width, (y0 + sy * (y1 - y0)) / height))
+
+
 def _expanded(graph: str, threads: int, min_score: float | None = None) -> Any:
     """``graph`` with its subgraphs expanded and every inference node set to ``threads`` XNNPACK threads (and the
     detector's score threshold to ``min_score``): the subgraphs fix both, and only the expanded nodes can be set."""
@@ -180,15 +200,17 @@ class PoseDetector(_Graph):
         super().__init__(_expanded(_DETECTOR_GRAPH, threads, min_score),
                          {"image": "image_frame", "detections": "proto_list", "rois": "proto_list"})
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Roi, float]]:
-        """(ROI normalised to ``rgb``, detector score) per person, best first."""
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Everyone the detector finds in ``rgb``, best first, normalised to ``rgb``."""
         out = self.process({"image": rgb})
         found = []
         for detection, rect in zip(out.detections or [], out.rois or []):
             roi = _roi(rect)
-            if roi is not None:
-                found.append((roi, float(detection.score[0]) if detection.score else 0.0))
-        return sorted(found, key=lambda f: -f[1])
+            points = detection.location_data.relative_keypoints
+            if roi is not None and len(points) > _SHOULDERS:
+                found.append(Detection(roi, float(detection.score[0]) if detection.score else 0.0,
+                                       (points[_SHOULDERS].x, points[_SHOULDERS].y)))
+        return sorted(found, key=lambda d: -d.score)
 
 
 class PoseLandmarker(_Graph):

@@ -31,7 +31,8 @@ import cv2
 import numpy as np
 
 from kiosk.observation import Observation
-from kiosk.vision.graphs import Landmarks, PoseDetector, PoseLandmarker, Roi
+from kiosk.observation import LEFT_SHOULDER, RIGHT_SHOULDER
+from kiosk.vision.graphs import Detection, Landmarks, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import Rect, observation_from_landmarks, same_person
 
 T = TypeVar("T")
@@ -40,6 +41,9 @@ _MIN_REGION_PX = 32  # smaller regions hold no detectable person and only cost a
 # one person; two people that close stand one behind the other, where the detector's own NMS keeps one anyway.
 _SAME_ROI_GAP = 0.3
 _SAME_ROI_SIZE = 1.5  # ... and whose sides differ by less than this factor
+# A detection whose shoulder centre lies this close (share of its ROI side, about 1.25 body heights) to a tracked
+# person's shoulders is that person: two people's shoulder centres are a shoulder width (~0.2 of it) apart at least.
+_SAME_SHOULDERS_GAP = 0.08
 
 
 @dataclass(frozen=True)
@@ -185,14 +189,18 @@ class PoseTracker:
             self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
         self._tracks = self._distinct(kept, width, height)
 
-        # New people: detections not already followed, each landmarked once to start their track.
-        detections = detection.result() if detection is not None else []
+        # New people: detections of nobody already followed, each landmarked once to start their track.
         fresh: list[Roi] = []
-        for roi in detections:
-            if len(self._tracks) + len(fresh) >= self.options.max_people:
-                break
-            if not any(same_roi(roi, other, width, height) for other in [*(k.roi for k in self._tracks), *fresh]):
-                fresh.append(roi)
+        for found_now in detection.result() if detection is not None else []:
+            followed = self._follower(found_now, width, height)
+            if followed is not None:
+                # The detector's ROI is the reference: a track's own ROI can creep (a feedback loop through
+                # landmarks of a body cut off by the frame edge); each sweep puts it back.
+                followed.roi = found_now.roi
+            elif len(self._tracks) + len(fresh) < self.options.max_people and not any(
+                same_roi(found_now.roi, other, width, height) for other in fresh
+            ):
+                fresh.append(found_now.roi)
         for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
             if result is not None and result.next_roi is not None:
                 self._tracks.append(_Track(result.next_roi, self._observation(t, result, width, height)))
@@ -207,10 +215,24 @@ class PoseTracker:
             self._last_sweep_t = t
         return self._sweep.pop(0) if self._sweep else None
 
-    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[Roi]:
+    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[Detection]:
         x0, y0, x1, y1 = region
         crop = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        return [roi.in_frame(region, width, height) for roi, _ in self._detector.detect(crop)]
+        return [found.in_frame(region, width, height) for found in self._detector.detect(crop)]
+
+    def _follower(self, found: Detection, width: int, height: int) -> _Track | None:
+        """The track already following the person ``found``: the same ROI, or shoulders where theirs are."""
+        side = found.roi.side_px(width, height)
+        for track in self._tracks:
+            if same_roi(found.roi, track.roi, width, height):
+                return track
+            if track.observation is None:
+                continue
+            shoulders = track.observation.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+            gap = math.hypot((shoulders[0] - found.shoulders[0]) * width, (shoulders[1] - found.shoulders[1]) * height)
+            if gap <= _SAME_SHOULDERS_GAP * side:
+                return track
+        return None
 
     def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
         def one(roi: Roi) -> Landmarks | None:
