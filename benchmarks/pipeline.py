@@ -13,7 +13,9 @@ Printed per scene: decode ms, the product's ms per stage, end-to-end fps (decode
 stage found per frame against people present, the ratio product / reference (a ratio holds on a noisy shared
 machine; an absolute time does not), and the peak RSS of a separate ``kiosk analyze`` process on the video.
 
-Run: `.venv/bin/python benchmarks/pipeline.py [--backend auto|tracker|tasks|legacy] [--seconds 8] [--keep DIR]`.
+Run: `.venv/bin/python benchmarks/pipeline.py [--backend auto|tracker|tasks|legacy] [--seconds 8] [--run-s 30]
+[--keep DIR]` (``--run-s`` also measures the peak RSS of `kiosk run --source VIDEO`, the app with its live
+pipeline, under Xvfb).
 ``--backend tasks`` is the four-region design (full frame + three zone crops, a landmarker each).
 """
 
@@ -186,7 +188,42 @@ def analyze_peak_rss_mb(video: Path, config: Path, backend: str) -> float:
     return peak
 
 
-def report(label: str, fig: Figures, rss_mb: float) -> None:
+def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, workdir: Path) -> float:
+    """Peak RSS of `kiosk run --source VIDEO` (the counter app with its live pipeline) over ``seconds``, under
+    a private Xvfb display that is stopped afterwards."""
+    display = f":{90 + os.getpid() % 500}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "KIOSK_VISION__BACKEND": backend, "PYTHONPATH": str(ROOT), "DISPLAY": display,
+           "KIOSK_STORE__DATA_DIR": str(workdir / "var"), "KIVY_NO_ARGS": "1", "KIVY_LOG_MODE": "PYTHON"}
+    try:
+        time.sleep(1.0)  # the display must be up before the app opens its window
+        with tempfile.TemporaryFile() as errors:
+            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "run", "--source",
+                                    str(video)], env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=errors)
+            peak, end = 0.0, time.monotonic() + seconds
+            try:
+                while time.monotonic() < end and app.poll() is None:
+                    peak = max(peak, _peak_rss_mb(app.pid) or 0.0)
+                    time.sleep(0.1)
+            finally:
+                if app.poll() is None:
+                    app.terminate()
+                    try:
+                        app.wait(10)
+                    except subprocess.TimeoutExpired:
+                        app.kill()
+                        app.wait()
+            if app.returncode not in (0, -15) and time.monotonic() < end:
+                errors.seek(0)
+                raise RuntimeError(f"kiosk run stopped ({app.returncode}): {errors.read().decode()[-2000:]}")
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    return peak
+
+
+def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: float | None) -> None:
     found, present = np.asarray(fig.found), np.asarray(fig.present)
     e2e_ms = fig.decode_ms + fig.product_ms
     print(f"\n{label}: {fig.frames} frames at {FPS:g} fps")
@@ -202,6 +239,8 @@ def report(label: str, fig: Figures, rss_mb: float) -> None:
     print(f"  {'people found / present':<28}{found.mean():8.2f} / {present.mean():.2f} per frame "
           f"(all found in {np.mean(found >= present):.0%} of frames)")
     print(f"  {'peak RSS, kiosk analyze':<28}{rss_mb:8.0f} MB", flush=True)
+    if run_rss_mb is not None:
+        print(f"  {'peak RSS, kiosk run':<28}{run_rss_mb:8.0f} MB", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="auto", help="vision.backend for the product (default: auto)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each scene")
     parser.add_argument("--people", default="1,2,3", help="scenes to run, by people in view")
+    parser.add_argument("--run-s", type=float, default=0.0,
+                        help="also measure `kiosk run --source VIDEO` under Xvfb for this many seconds (0: skip)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the rendered videos in this directory")
     args = parser.parse_args(argv)
     from kiosk.vision.compose import load_sprites, render_video
@@ -227,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             apply_calibration(config, camera)
             settings = Settings(camera=camera, vision={"backend": args.backend})
             figures = measure(scene, video, settings)
-            report(scene.name, figures, analyze_peak_rss_mb(video, config, args.backend))
+            run_rss = run_peak_rss_mb(video, config, args.backend, args.run_s, out) if args.run_s > 0 else None
+            report(scene.name, figures, analyze_peak_rss_mb(video, config, args.backend), run_rss)
     return 0
 
 
