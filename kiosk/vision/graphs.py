@@ -132,13 +132,19 @@ def _expanded(graph: str, threads: int, min_score: float | None = None) -> Any:
     """``graph`` with its subgraphs expanded and every inference node set to ``threads`` XNNPACK threads (and the
     detector's score threshold to ``min_score``): the subgraphs fix both, and only the expanded nodes can be set."""
     from mediapipe.calculators.tensor import inference_calculator_pb2, tensors_to_detections_calculator_pb2
-    from mediapipe.framework import calculator_pb2
+    from mediapipe.framework import calculator_pb2, thread_pool_executor_pb2
     from mediapipe.python._framework_bindings import validated_graph_config
 
     validated = validated_graph_config.ValidatedGraphConfig()
     validated.initialize(graph_config=graph)
     config = calculator_pb2.CalculatorGraphConfig()
     config.ParseFromString(validated.binary_config)
+    # The graph is one chain of nodes: one scheduler thread runs it as fast as a pool, and fewer threads leave
+    # fewer malloc arenas holding freed tensors (a pipeline restarted after a camera fault grows less).
+    del config.executor[:]
+    executor = config.executor.add()
+    executor.type = "ThreadPoolExecutor"
+    executor.options.Extensions[thread_pool_executor_pb2.ThreadPoolExecutorOptions.ext].num_threads = 1
     for node in config.node:
         if node.calculator.startswith("InferenceCalculator"):
             options = node.options.Extensions[inference_calculator_pb2.InferenceCalculatorOptions.ext]

@@ -191,12 +191,14 @@ class PoseTracker:
 
         # New people: detections of nobody already followed, each landmarked once to start their track.
         fresh: list[Roi] = []
-        for found_now in detection.result() if detection is not None else []:
+        for found_now, whole in detection.result() if detection is not None else []:
             followed = self._follower(found_now, width, height)
             if followed is not None:
-                # The detector's ROI is the reference: a track's own ROI can creep (a feedback loop through
-                # landmarks of a body cut off by the frame edge); each sweep puts it back.
-                followed.roi = found_now.roi
+                # A track's own ROI can creep (a feedback loop through the landmarks of a body cut off by the
+                # frame edge or the counter): a detection of the whole person that disagrees with it puts it
+                # back. One that agrees changes nothing: the landmarks' ROI is the more precise.
+                if whole and not same_roi(found_now.roi, followed.roi, width, height):
+                    followed.roi = found_now.roi
             elif len(self._tracks) + len(fresh) < self.options.max_people and not any(
                 same_roi(found_now.roi, other, width, height) for other in fresh
             ):
@@ -215,10 +217,20 @@ class PoseTracker:
             self._last_sweep_t = t
         return self._sweep.pop(0) if self._sweep else None
 
-    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[Detection]:
+    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[tuple[Detection, bool]]:
+        """Detections in ``region``, full-frame coordinates, each with whether the region holds all of its ROI
+        (a person cut by a crop's edge, not the frame's, gets a distorted ROI from the detector)."""
         x0, y0, x1, y1 = region
         crop = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        return [found.in_frame(region, width, height) for found in self._detector.detect(crop)]
+        found = []
+        for detection in self._detector.detect(crop):
+            roi = detection.roi
+            half_w, half_h = roi.width / 2 * (x1 - x0), roi.height / 2 * (y1 - y0)
+            cx, cy = x0 + roi.cx * (x1 - x0), y0 + roi.cy * (y1 - y0)
+            whole = ((x0 == 0 or cx - half_w >= x0) and (x1 == width or cx + half_w <= x1)
+                     and (y0 == 0 or cy - half_h >= y0) and (y1 == height or cy + half_h <= y1))
+            found.append((detection.in_frame(region, width, height), whole))
+        return found
 
     def _follower(self, found: Detection, width: int, height: int) -> _Track | None:
         """The track already following the person ``found``: the same ROI, or shoulders where theirs are."""
