@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kiosk.vision.tracker as tracker_module
-from kiosk.vision.graphs import PoseDetector, PoseLandmarker, Roi
+from kiosk.vision.graphs import Detection, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import PoseEstimator, PoseOptions
 from kiosk.vision.tracker import PoseTracker, TrackerOptions, same_roi
 from tests.test_vision_pose import _opencv_media
@@ -192,3 +192,35 @@ def test_one_person_seen_twice_has_coinciding_rois_and_two_neighbours_do_not() -
 def test_a_degenerate_roi_is_refused(bad: dict) -> None:
     with pytest.raises(ValueError, match="Roi"):
         Roi(**{"cx": 0.5, "cy": 0.5, "width": 0.2, "height": 0.2, **bad})
+
+
+def _fake_detections(tracker: PoseTracker, monkeypatch: pytest.MonkeyPatch, roi: Roi, shoulders: tuple) -> None:
+    """The detector reports one person, at ``roi`` (normalised to the region searched) with ``shoulders``."""
+    monkeypatch.setattr(tracker._detector, "detect", lambda rgb: [Detection(roi, 0.9, shoulders)])
+
+
+def _shoulders_in(region: tuple[int, int, int, int], person: object, size: tuple[int, int]) -> tuple[float, float]:
+    x0, y0, x1, y1 = region
+    sx, sy = person.keypoints[[11, 12], :2].mean(axis=0) * size  # type: ignore[attr-defined]
+    return (sx - x0) / (x1 - x0), (sy - y0) / (y1 - y0)
+
+
+def test_a_whole_detection_that_disagrees_puts_a_crept_roi_back(photos: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = photos["basketball1.png"]
+    with PoseTracker(TrackerOptions(redetect_s=0.0)) as tracker:
+        (person,) = tracker.update(0.0, image)
+        anchor = Roi(0.3, 0.55, 0.5, 0.7)  # inside the frame, smaller than the track's own ROI
+        assert not same_roi(anchor, tracker._tracks[0].roi, 640, 480)
+        _fake_detections(tracker, monkeypatch, anchor, _shoulders_in((0, 0, 640, 480), person, (640, 480)))
+        tracker.update(1 / FPS, image)
+        assert tracker._tracks[0].roi == anchor
+
+
+def test_a_detection_cut_by_a_crop_edge_leaves_the_roi_alone(photos: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    image, crop = photos["basketball1.png"], (0, 100, 400, 300)  # cuts the player at the chest and the knees
+    with PoseTracker(TrackerOptions(redetect_s=0.0, full_frame=False)) as tracker:
+        (person,) = _run(tracker, image, 2, crops=[(0, 0, 640, 480)])[-1]
+        before = tracker._tracks[0].roi
+        _fake_detections(tracker, monkeypatch, Roi(0.4, 0.6, 0.5, 1.2), _shoulders_in(crop, person, (640, 480)))
+        tracker.update(2 / FPS, image, [crop])
+        assert same_roi(tracker._tracks[0].roi, before, 640, 480)  # its landmarks' ROI, not the cut one
