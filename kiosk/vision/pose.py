@@ -1,5 +1,8 @@
 """People in a frame: MediaPipe pose on the full frame and on zone crops, merged into Observations.
 
+The counter camera's video goes through :mod:`kiosk.vision.tracker` (backend "auto"/"tracker"), which detects
+rarely and follows each person; this per-region estimator serves stills and the "tasks"/"legacy" backends.
+
 Two back ends, same output:
 - ``tasks``: MediaPipe Tasks ``PoseLandmarker`` with ``num_poses`` (several people per image), loaded from the
   bundle :mod:`kiosk.vision.models` builds from the wheel. Preferred.
@@ -241,7 +244,8 @@ def merge_duplicates(observations: list[Observation], options: PoseOptions, aspe
     return kept
 
 
-def _clip_rect(rect: Sequence[int], width: int, height: int) -> Rect | None:
+def clip_rect(rect: Sequence[int], width: int, height: int) -> Rect | None:
+    """``rect`` (x0, y0, x1, y1) clipped to the frame, or None when under 32 px a side."""
     if len(rect) != 4:
         raise ValueError(f"a crop must be (x0, y0, x1, y1) in pixels, got {rect!r}")
     x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
@@ -338,7 +342,7 @@ class PoseEstimator:
         height, width = frame_bgr.shape[:2]
         regions: list[Rect] = [(0, 0, width, height)] if self.options.full_frame else []
         for rect in crops or ():
-            clipped = _clip_rect(rect, width, height)
+            clipped = clip_rect(rect, width, height)
             if clipped is not None:
                 regions.append(clipped)
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)

@@ -33,10 +33,9 @@ import numpy as np
 from kiosk.observation import Observation
 from kiosk.observation import LEFT_SHOULDER, RIGHT_SHOULDER
 from kiosk.vision.graphs import Detection, Landmarks, PoseDetector, PoseLandmarker, Roi
-from kiosk.vision.pose import Rect, observation_from_landmarks, same_person
+from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
 
 T = TypeVar("T")
-_MIN_REGION_PX = 32  # smaller regions hold no detectable person and only cost a detector run
 # A detection and a tracked ROI whose centres (the hips, for both) lie within this share of the ROI's side are
 # one person; two people that close stand one behind the other, where the detector's own NMS keeps one anyway.
 _SAME_ROI_GAP = 0.3
@@ -93,12 +92,9 @@ class _Track:
 def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
     regions: list[Rect] = [(0, 0, width, height)] if full_frame else []
     for rect in crops or ():
-        if len(rect) != 4:
-            raise ValueError(f"a crop must be (x0, y0, x1, y1) in pixels, got {rect!r}")
-        x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
-        x1, y1 = min(width, int(rect[2])), min(height, int(rect[3]))
-        if x1 - x0 >= _MIN_REGION_PX and y1 - y0 >= _MIN_REGION_PX and (x0, y0, x1, y1) not in regions:
-            regions.append((x0, y0, x1, y1))
+        clipped = clip_rect(rect, width, height)  # None: too small to hold a detectable person
+        if clipped is not None and clipped not in regions:
+            regions.append(clipped)
     return regions
 
 
