@@ -79,11 +79,12 @@ def test_everyone_in_view_is_found_on_the_first_frame(tracker: PoseTracker, phot
     assert len(first) == 2
 
 
-def test_people_followed_need_the_detector_only_once_a_second(photos: dict, counted: Counted) -> None:
+def test_people_followed_need_the_detector_once_a_second_each(photos: dict, counted: Counted) -> None:
     with PoseTracker(TrackerOptions(redetect_s=1.0)) as tracker:
         found = _run(tracker, photos["basketball2.png"], 30)  # 2 s at 15 fps
     assert all(len(people) == 2 for people in found)
-    assert counted.detections == 2  # t = 0 and t = 1 s: the whole frame is the only region
+    # Sweeps of the only region (the whole frame) at t = 0 and 1 s, and one check of each person's ROI after 1 s.
+    assert counted.detections == 2 + 2
     assert counted.landmarks == 2 * 30  # and each person is landmarked once a frame
 
 

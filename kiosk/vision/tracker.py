@@ -86,7 +86,8 @@ class TrackerOptions:
 @dataclass
 class _Track:
     roi: Roi
-    observation: Observation | None = None
+    observation: Observation | None
+    anchored_t: float  # when a detection last confirmed (and re-anchored) the ROI
 
 
 def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
@@ -174,16 +175,30 @@ class PoseTracker:
         region = self._next_region(t, regions)
         detection = self._submit(self._timed(times, "detect", lambda: self._detect(rgb, region, width, height))) \
             if region is not None else None
+        # Between sweeps, one person a frame whose ROI is due is checked by the detector on a crop around them,
+        # where they are whole and large: a landmark-made ROI can creep (a body cut by the counter or the frame
+        # edge) or slide onto a neighbour; the detector's puts it back.
+        anchor = self._due_anchor(t) if region is None else None
+        anchoring = self._submit(self._timed(times, "detect", lambda: self._detect(
+            rgb, self._around(anchor.roi, width, height), width, height))) if anchor is not None else None
         # Everyone followed: one landmark pass each on the ROI their last landmarks gave.
         found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
         kept: list[_Track] = []
         for track, result in zip(self._tracks, found):
             if result is None or result.next_roi is None:
                 continue  # lost: out of view, hidden, or the ROI drifted off them
-            kept.append(_Track(result.next_roi, self._observation(t, result, width, height)))
+            track.roi, track.observation = result.next_roi, self._observation(t, result, width, height)
+            kept.append(track)
         if len(kept) < len(self._tracks) and not self._sweep:
             self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
         self._tracks = self._distinct(kept, width, height)
+        if anchoring is not None and anchor is not None and anchor in self._tracks:
+            anchor.anchored_t = t
+            mine = [(self._shoulder_gap(found_now, anchor, width, height), found_now)
+                    for found_now, _ in anchoring.result()]
+            mine = [(gap, f) for gap, f in mine if gap <= _SAME_SHOULDERS_GAP * f.roi.side_px(width, height)]
+            if mine:
+                anchor.roi = min(mine, key=lambda m: m[0])[1].roi
 
         # New people: detections of nobody already followed, each landmarked once to start their track.
         fresh: list[Roi] = []
@@ -201,7 +216,7 @@ class PoseTracker:
                 fresh.append(found_now.roi)
         for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
             if result is not None and result.next_roi is not None:
-                self._tracks.append(_Track(result.next_roi, self._observation(t, result, width, height)))
+                self._tracks.append(_Track(result.next_roi, self._observation(t, result, width, height), t))
         self._tracks = self._distinct(self._tracks, width, height)
         self.stage_ms = {k: v * 1e3 for k, v in times.items()}
         return [track.observation for track in self._tracks if track.observation is not None]
@@ -234,13 +249,30 @@ class PoseTracker:
         for track in self._tracks:
             if same_roi(found.roi, track.roi, width, height):
                 return track
-            if track.observation is None:
-                continue
-            shoulders = track.observation.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
-            gap = math.hypot((shoulders[0] - found.shoulders[0]) * width, (shoulders[1] - found.shoulders[1]) * height)
-            if gap <= _SAME_SHOULDERS_GAP * side:
+            if self._shoulder_gap(found, track, width, height) <= _SAME_SHOULDERS_GAP * side:
                 return track
         return None
+
+    @staticmethod
+    def _shoulder_gap(found: Detection, track: _Track, width: int, height: int) -> float:
+        """Pixels between the detection's shoulder centre and the track's (infinite without landmarks)."""
+        if track.observation is None:
+            return math.inf
+        shoulders = track.observation.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+        return math.hypot((shoulders[0] - found.shoulders[0]) * width, (shoulders[1] - found.shoulders[1]) * height)
+
+    def _due_anchor(self, t: float) -> _Track | None:
+        due = [track for track in self._tracks if t - track.anchored_t >= self.options.redetect_s]
+        return min(due, key=lambda track: track.anchored_t) if due else None
+
+    @staticmethod
+    def _around(roi: Roi, width: int, height: int) -> Rect:
+        """A square of 1.5 ROI sides about the ROI's centre, clipped to the frame: the person whole and large."""
+        half = 0.75 * roi.side_px(width, height)
+        cx, cy = roi.cx * width, roi.cy * height
+        rect = clip_rect((int(cx - half), int(cy - half), int(math.ceil(cx + half)), int(math.ceil(cy + half))),
+                         width, height)
+        return rect if rect is not None else (0, 0, width, height)
 
     def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
         def one(roi: Roi) -> Landmarks | None:
