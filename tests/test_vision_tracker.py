@@ -12,7 +12,7 @@ import pytest
 import kiosk.vision.tracker as tracker_module
 from kiosk.vision.graphs import Detection, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import PoseEstimator, PoseOptions
-from kiosk.vision.tracker import PoseTracker, TrackerOptions, same_roi
+from kiosk.vision.tracker import PoseTracker, TrackerOptions, plausible_step, same_roi, upright
 from tests.test_vision_pose import _opencv_media
 
 FPS = 15.0
@@ -225,3 +225,16 @@ def test_a_detection_cut_by_a_crop_edge_leaves_the_roi_alone(photos: dict, monke
         _fake_detections(tracker, monkeypatch, Roi(0.4, 0.6, 0.5, 1.2), _shoulders_in(crop, person, (640, 480)))
         tracker.update(2 / FPS, image, [crop])
         assert same_roi(tracker._tracks[0].roi, before, 640, 480)  # its landmarks' ROI, not the cut one
+
+
+def test_a_roi_may_move_and_turn_a_little_in_one_frame_but_not_jump_swell_or_tip() -> None:
+    before = Roi(0.5, 0.5, 0.3, 0.4, rotation=0.0)  # 192 px a side
+    assert plausible_step(before, Roi(0.53, 0.51, 0.32, 0.42, rotation=0.1), 640, 480)
+    assert not plausible_step(before, Roi(0.65, 0.5, 0.3, 0.4), 640, 480)  # 96 px: half a body in 1/15 s
+    assert not plausible_step(before, Roi(0.5, 0.5, 0.45, 0.6), 640, 480)  # half as large again
+    assert not plausible_step(before, Roi(0.5, 0.5, 0.3, 0.4, rotation=0.8), 640, 480)  # tipped 45 degrees
+
+
+def test_a_person_at_a_counter_stands_upright() -> None:
+    assert upright(Roi(0.5, 0.5, 0.3, 0.4, rotation=-0.3))
+    assert not upright(Roi(0.5, 0.5, 0.3, 0.4, rotation=0.8))

@@ -53,16 +53,37 @@ input_stream: "image"
 input_stream: "roi"
 input_side_packet: "model_complexity"
 output_stream: "landmarks"
+output_stream: "aux"
 output_stream: "world"
-output_stream: "next_roi"
-node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE_CPU:image" output_stream: "SIZE:size" }
 node {
   calculator: "PoseLandmarkByRoiCpu"
   input_side_packet: "MODEL_COMPLEXITY:model_complexity"
   input_stream: "IMAGE:image" input_stream: "ROI:roi"
   output_stream: "LANDMARKS:landmarks" output_stream: "AUXILIARY_LANDMARKS:aux" output_stream: "WORLD_LANDMARKS:world"
 }
-node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:aux" input_stream: "IMAGE_SIZE:size" output_stream: "ROI:next_roi" }
+"""
+
+# The rest of the single-person graph's tracking loop, per person: its landmark smoothing (a velocity filter on
+# the landmarks, the two ROI points and the world landmarks) and the next frame's ROI from the smoothed points.
+_FILTER_GRAPH = """
+input_stream: "image"
+input_stream: "landmarks"
+input_stream: "aux"
+input_stream: "world"
+input_side_packet: "enable"
+output_stream: "filtered"
+output_stream: "filtered_world"
+output_stream: "next_roi"
+node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE_CPU:image" output_stream: "SIZE:size" }
+node {
+  calculator: "PoseLandmarkFiltering"
+  input_side_packet: "ENABLE:enable"
+  input_stream: "IMAGE_SIZE:size" input_stream: "NORM_LANDMARKS:landmarks"
+  input_stream: "AUX_NORM_LANDMARKS:aux" input_stream: "WORLD_LANDMARKS:world"
+  output_stream: "FILTERED_NORM_LANDMARKS:filtered" output_stream: "FILTERED_AUX_NORM_LANDMARKS:filtered_aux"
+  output_stream: "FILTERED_WORLD_LANDMARKS:filtered_world"
+}
+node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:filtered_aux" input_stream: "IMAGE_SIZE:size" output_stream: "ROI:next_roi" }
 """
 
 
@@ -103,11 +124,13 @@ class Roi:
 @dataclass(frozen=True)
 class Landmarks:
     """One person's landmarks from :class:`PoseLandmarker`: keypoints (33, 3) x, y normalised to the image plus
-    visibility 0..1; world (33, 3) metres about the hips; ``next_roi`` where to look in the next frame."""
+    visibility 0..1; world (33, 3) metres about the hips; ``next_roi`` where to look in the next frame (None
+    until :class:`LandmarkFilter` has smoothed them); ``raw`` the graph's own messages, for that filter."""
 
     keypoints: np.ndarray
     world: np.ndarray
     next_roi: Roi | None
+    raw: tuple[Any, Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,19 +155,13 @@ def _expanded(graph: str, threads: int, min_score: float | None = None) -> Any:
     """``graph`` with its subgraphs expanded and every inference node set to ``threads`` XNNPACK threads (and the
     detector's score threshold to ``min_score``): the subgraphs fix both, and only the expanded nodes can be set."""
     from mediapipe.calculators.tensor import inference_calculator_pb2, tensors_to_detections_calculator_pb2
-    from mediapipe.framework import calculator_pb2, thread_pool_executor_pb2
+    from mediapipe.framework import calculator_pb2
     from mediapipe.python._framework_bindings import validated_graph_config
 
     validated = validated_graph_config.ValidatedGraphConfig()
     validated.initialize(graph_config=graph)
     config = calculator_pb2.CalculatorGraphConfig()
     config.ParseFromString(validated.binary_config)
-    # The graph is one chain of nodes: one scheduler thread runs it as fast as a pool, and fewer threads leave
-    # fewer malloc arenas holding freed tensors (a pipeline restarted after a camera fault grows less).
-    del config.executor[:]
-    executor = config.executor.add()
-    executor.type = "ThreadPoolExecutor"
-    executor.options.Extensions[thread_pool_executor_pb2.ThreadPoolExecutorOptions.ext].num_threads = 1
     for node in config.node:
         if node.calculator.startswith("InferenceCalculator"):
             options = node.options.Extensions[inference_calculator_pb2.InferenceCalculatorOptions.ext]
@@ -237,16 +254,51 @@ class PoseLandmarker(_Graph):
                          side_inputs={"model_complexity": 1})  # the wheel's model (DESIGN §7)
 
     def landmarks(self, rgb: np.ndarray, roi: Roi) -> Landmarks | None:
-        """The person in ``roi`` of ``rgb``, or None when the model sees nobody there (presence below 0.5)."""
+        """The person in ``roi`` of ``rgb``, or None when the model sees nobody there (presence below 0.5);
+        unsmoothed, without a next ROI (see :class:`LandmarkFilter`)."""
         from mediapipe.framework.formats import rect_pb2
 
         rect = rect_pb2.NormalizedRect(x_center=roi.cx, y_center=roi.cy, width=roi.width, height=roi.height,
                                        rotation=roi.rotation)
         out = self.process({"image": rgb, "roi": rect})
-        if out.landmarks is None or out.world is None:
+        if out.landmarks is None or out.world is None or out.aux is None:
             return None
-        keypoints = np.array([[lm.x, lm.y, lm.visibility] for lm in out.landmarks.landmark], dtype=np.float64)
-        world = np.array([[lm.x, lm.y, lm.z] for lm in out.world.landmark], dtype=np.float64)
-        if keypoints.shape != (33, 3) or world.shape != (33, 3) or not np.isfinite(keypoints).all():
+        return _landmarks(out.landmarks, out.world, None, (out.landmarks, out.aux, out.world))
+
+
+def _landmarks(points: Any, world: Any, next_roi: Roi | None, raw: tuple[Any, Any, Any] | None) -> Landmarks | None:
+    keypoints = np.array([[lm.x, lm.y, lm.visibility] for lm in points.landmark], dtype=np.float64)
+    metres = np.array([[lm.x, lm.y, lm.z] for lm in world.landmark], dtype=np.float64)
+    if keypoints.shape != (33, 3) or metres.shape != (33, 3) or not np.isfinite(keypoints).all():
+        return None
+    return Landmarks(keypoints, metres, next_roi, raw)
+
+
+class LandmarkFilter(_Graph):
+    """One person's landmark smoothing and next ROI, as the single-person graph does them between frames.
+
+    Stateful: one per tracked person, fed that person's landmarks frame by frame with the frames' own times.
+
+    Raises:
+        ModelError: the wheel lacks the filtering subgraphs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_FILTER_GRAPH, {"image": "image_frame", "landmarks": "proto", "aux": "proto",
+                                         "world": "proto", "filtered": "proto", "filtered_world": "proto",
+                                         "next_roi": "proto"}, side_inputs={"enable": True})
+        self._last_us = -1
+
+    def smooth(self, rgb: np.ndarray, found: Landmarks, t: float) -> Landmarks | None:
+        """``found`` (from :meth:`PoseLandmarker.landmarks` on ``rgb``) smoothed, with the next frame's ROI."""
+        if found.raw is None:
+            return found
+        # The filter's velocities need the frames' real times; SolutionBase stamps a fixed 30 fps step instead.
+        t_us = max(round(t * 1e6), self._last_us + 1)
+        self._last_us = t_us
+        self._graph._simulated_timestamp = t_us - 33333
+        points, aux, world = found.raw
+        out = self.process({"image": rgb, "landmarks": points, "aux": aux, "world": world})
+        if out.filtered is None or out.filtered_world is None or out.next_roi is None:
             return None
-        return Landmarks(keypoints, world, _roi(out.next_roi) if out.next_roi is not None else None)
+        return _landmarks(out.filtered, out.filtered_world, _roi(out.next_roi), None)

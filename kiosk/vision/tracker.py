@@ -32,7 +32,7 @@ import numpy as np
 
 from kiosk.observation import Observation
 from kiosk.observation import LEFT_SHOULDER, RIGHT_SHOULDER
-from kiosk.vision.graphs import Detection, Landmarks, PoseDetector, PoseLandmarker, Roi
+from kiosk.vision.graphs import Detection, LandmarkFilter, Landmarks, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
 
 T = TypeVar("T")
@@ -43,6 +43,10 @@ _SAME_ROI_SIZE = 1.5  # ... and whose sides differ by less than this factor
 # A detection whose shoulder centre lies this close (share of its ROI side, about 1.25 body heights) to a tracked
 # person's shoulders is that person: two people's shoulder centres are a shoulder width (~0.2 of it) apart at least.
 _SAME_SHOULDERS_GAP = 0.08
+# One frame's change of a person's ROI that a real body can make (at 10-15 fps): larger steps are landmarks that
+# latched onto a neighbour or the counter. And the tilt of a standing person (a wide lens leans them a little).
+_MAX_GROWTH, _MAX_STEP, _MAX_TURN_RAD = 1.3, 0.35, 0.35
+_MAX_TILT_RAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class _Track:
     roi: Roi
     observation: Observation | None
     anchored_t: float  # when a detection last confirmed (and re-anchored) the ROI
+    smoother: LandmarkFilter  # this person's landmark smoothing, frame to frame
 
 
 def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
@@ -106,6 +111,22 @@ def same_roi(a: Roi, b: Roi, width: int, height: int) -> bool:
         return False
     gap = math.hypot((a.cx - b.cx) * width, (a.cy - b.cy) * height)
     return gap <= _SAME_ROI_GAP * min(sa, sb)
+
+
+def upright(roi: Roi) -> bool:
+    """Whether the ROI holds a person standing about upright, as everyone at a counter does: a detection tilted
+    further guessed the hips of a body the counter hides."""
+    return abs(roi.rotation) <= _MAX_TILT_RAD
+
+
+def plausible_step(before: Roi, after: Roi, width: int, height: int) -> bool:
+    """Whether one frame can take a person's ROI from ``before`` to ``after``: a body moves and turns, it does not
+    jump, swell or tip over in a fifteenth of a second."""
+    side = before.side_px(width, height)
+    grown = after.side_px(width, height) / side
+    moved = math.hypot((after.cx - before.cx) * width, (after.cy - before.cy) * height)
+    tipped = abs(math.remainder(after.rotation - before.rotation, 2 * math.pi))
+    return 1 / _MAX_GROWTH <= grown <= _MAX_GROWTH and moved <= _MAX_STEP * side and tipped <= _MAX_TURN_RAD
 
 
 class PoseTracker:
@@ -185,9 +206,16 @@ class PoseTracker:
         found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
         kept: list[_Track] = []
         for track, result in zip(self._tracks, found):
-            if result is None or result.next_roi is None:
+            smoothed = track.smoother.smooth(rgb, result, t) if result is not None else None
+            if smoothed is None or smoothed.next_roi is None:
+                track.smoother.close()
                 continue  # lost: out of view, hidden, or the ROI drifted off them
-            track.roi, track.observation = result.next_roi, self._observation(t, result, width, height)
+            if plausible_step(track.roi, smoothed.next_roi, width, height):
+                track.roi, track.observation = smoothed.next_roi, self._observation(t, smoothed, width, height)
+            else:
+                # A body does not jump between frames: these landmarks mixed them up with a neighbour or the
+                # counter. This frame reports nothing of them; the next looks where they were.
+                track.observation = None
             kept.append(track)
         if len(kept) < len(self._tracks) and not self._sweep:
             self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
@@ -196,7 +224,8 @@ class PoseTracker:
             anchor.anchored_t = t
             mine = [(self._shoulder_gap(found_now, anchor, width, height), found_now)
                     for found_now, _ in anchoring.result()]
-            mine = [(gap, f) for gap, f in mine if gap <= _SAME_SHOULDERS_GAP * f.roi.side_px(width, height)]
+            mine = [(gap, f) for gap, f in mine
+                    if gap <= _SAME_SHOULDERS_GAP * f.roi.side_px(width, height) and upright(f.roi)]
             if mine:
                 anchor.roi = min(mine, key=lambda m: m[0])[1].roi
 
@@ -208,15 +237,21 @@ class PoseTracker:
                 # A track's own ROI can creep (a feedback loop through the landmarks of a body cut off by the
                 # frame edge or the counter): a detection of the whole person that disagrees with it puts it
                 # back. One that agrees changes nothing: the landmarks' ROI is the more precise.
-                if whole and not same_roi(found_now.roi, followed.roi, width, height):
+                if whole and upright(found_now.roi) and not same_roi(found_now.roi, followed.roi, width, height):
                     followed.roi = found_now.roi
             elif len(self._tracks) + len(fresh) < self.options.max_people and not any(
                 same_roi(found_now.roi, other, width, height) for other in fresh
             ):
                 fresh.append(found_now.roi)
         for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
-            if result is not None and result.next_roi is not None:
-                self._tracks.append(_Track(result.next_roi, self._observation(t, result, width, height), t))
+            if result is None:
+                continue  # the detector's guess, not confirmed by the landmark model
+            smoother = LandmarkFilter()
+            smoothed = smoother.smooth(rgb, result, t)
+            if smoothed is None or smoothed.next_roi is None:
+                smoother.close()
+                continue
+            self._tracks.append(_Track(smoothed.next_roi, self._observation(t, smoothed, width, height), t, smoother))
         self._tracks = self._distinct(self._tracks, width, height)
         self.stage_ms = {k: v * 1e3 for k, v in times.items()}
         return [track.observation for track in self._tracks if track.observation is not None]
@@ -317,6 +352,8 @@ class PoseTracker:
         for track in ranked:
             if not any(self._duplicate(track, other, width, height) for other in kept):
                 kept.append(track)
+            else:
+                track.smoother.close()
         return kept
 
     def _duplicate(self, a: _Track, b: _Track, width: int, height: int) -> bool:
@@ -338,6 +375,8 @@ class PoseTracker:
         for landmarker in self._landmarkers:
             landmarker.close()
         self._landmarkers = []
+        for track in self._tracks:
+            track.smoother.close()
         self._tracks = []
 
     def __enter__(self) -> Self:
