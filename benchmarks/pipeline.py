@@ -13,10 +13,10 @@ Printed per scene: decode ms, the product's ms per stage, end-to-end fps (decode
 stage found per frame against people present, the ratio product / reference (a ratio holds on a noisy shared
 machine; an absolute time does not), and the peak RSS of a separate ``kiosk analyze`` process on the video.
 
-Run: `.venv/bin/python benchmarks/pipeline.py [--backend auto|tracker|tasks|legacy] [--seconds 8] [--run-s 30]
+Run: `.venv/bin/python benchmarks/pipeline.py [--backend tracker|auto|tasks|legacy] [--seconds 8] [--run-s 30]
 [--keep DIR]` (``--run-s`` also measures the peak RSS of `kiosk run --source VIDEO`, the app with its live
 pipeline, under Xvfb).
-``--backend tasks`` is the four-region design (full frame + three zone crops, a landmarker each).
+``--backend auto`` (or ``tasks``) is the four-region design (full frame + three zone crops, a landmarker each).
 """
 
 from __future__ import annotations
@@ -245,7 +245,8 @@ def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: float | None) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="auto", help="vision.backend for the product (default: auto)")
+    parser.add_argument("--backend", default="tracker",
+                        help="vision.backend for the product (default: tracker; auto is the per-region design)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each scene")
     parser.add_argument("--people", default="1,2,3", help="scenes to run, by people in view")
     parser.add_argument("--run-s", type=float, default=0.0,

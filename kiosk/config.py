@@ -106,8 +106,8 @@ class TrackingSettings(_Section):
 class VisionSettings(_Section):
     """How frames become observations (kiosk/vision)."""
 
-    backend: Literal["auto", "tracker", "tasks", "legacy"] = Field("auto", description="auto = tracker: detect people rarely, follow each with one landmark pass a frame (kiosk/vision/tracker.py). tasks / legacy: the earlier design, a landmarker on the full frame and on every zone crop each frame (tasks needs the bundle).")
-    max_fps: float = Field(15.0, gt=0, le=60, description="Frames analysed per second (the camera's rate); a live camera's frames that arrive while one is analysed are dropped, never queued.")
+    backend: Literal["auto", "tracker", "tasks", "legacy"] = Field("auto", description="tracker: detect people rarely, follow each with one landmark pass a frame (kiosk/vision/tracker.py; about a third of the time and half the memory of the per-region design). auto: the per-region design, a landmarker on the full frame and on every zone crop each frame (tasks when the bundle is built, else legacy), until the tracker's greeting accuracy matches it on the composed scenes.")
+    max_fps: float = Field(10.0, gt=0, le=60, description="Frames analysed per second; a live camera's frames that arrive while one is analysed are dropped, never queued.")
     full_frame: bool = Field(True, description="Also search the whole frame, not only the zone crops.")
     zone_crops: bool = Field(True, description="Search each zone's image region separately (keeps close people apart, finds people too small for the whole frame).")
     redetect_s: float = Field(1.0, ge=0, le=60, description="tracker: the person detector sweeps every region at least this often; people already followed need no detector.")

@@ -42,11 +42,11 @@ def zone_crops(camera: CameraModel, zones: ZoneMap, person_height_m: float) -> l
 
 
 def pose_stage(settings: Settings, full_frame: bool = True) -> Any:
-    """The pose stage ``settings.vision`` asks for: the tracker (backend auto/tracker) or the per-region
-    estimator (tasks/legacy). Both take ``update(t, frame, crops)`` and return one Observation per person."""
+    """The pose stage ``settings.vision`` asks for: the tracker (backend tracker) or the per-region estimator
+    (auto/tasks/legacy). Both take ``update(t, frame, crops)`` and return one Observation per person."""
     v = settings.vision
     vis = settings.body.min_keypoint_visibility
-    if v.backend in ("auto", "tracker"):
+    if v.backend == "tracker":
         from kiosk.vision.tracker import PoseTracker, TrackerOptions
 
         return PoseTracker(TrackerOptions(full_frame=full_frame, redetect_s=v.redetect_s, max_people=v.max_people,

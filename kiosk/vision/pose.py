@@ -1,7 +1,7 @@
 """People in a frame: MediaPipe pose on the full frame and on zone crops, merged into Observations.
 
-The counter camera's video goes through :mod:`kiosk.vision.tracker` (backend "auto"/"tracker"), which detects
-rarely and follows each person; this per-region estimator serves stills and the "tasks"/"legacy" backends.
+:mod:`kiosk.vision.tracker` (backend "tracker") detects rarely and follows each person instead, at a third of
+the cost; this per-region estimator is the default ("auto") until the tracker matches its greeting accuracy.
 
 Two back ends, same output:
 - ``tasks``: MediaPipe Tasks ``PoseLandmarker`` with ``num_poses`` (several people per image), loaded from the
