@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,7 +35,8 @@ from kiosk.pipeline import Pipeline, analyze_video  # noqa: E402
 from kiosk.report import table  # noqa: E402
 from kiosk.service.frame import SceneFrame  # noqa: E402
 from kiosk.service.interaction import Interaction  # noqa: E402
-from kiosk.simulate import Scene, _states_at, calibrate, load_scene, match, run_scene  # noqa: E402
+from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at  # noqa: E402
+from kiosk.simulate import zone_of  # noqa: E402
 from kiosk.vision.compose import load_sprites, render_video  # noqa: E402
 
 SCENES = ROOT / "scenes" / "composed"
@@ -58,11 +61,22 @@ class _WatchedPipeline(Pipeline):
         return done
 
 
-def position_errors(scene: Scene, frames: list[SceneFrame], max_gap_m: float = 1.5) -> dict[str, np.ndarray]:
-    """Per scripted person, (n, 2) floor errors (measured - true, metres) of the tracked person nearest them."""
-    out: dict[str, list[tuple[float, float]]] = {}
+@dataclass
+class Placement:
+    """Per scripted person, over the frames where a track was matched to them: floor errors (n, 2), metres,
+    measured - true; whether the track's role was the true one (the zone of their true position); whether the
+    measured head heading lies within 45 degrees of the true one (frames where both exist)."""
+
+    errors: list[tuple[float, float]] = field(default_factory=list)
+    role_right: list[bool] = field(default_factory=list)
+    facing_right: list[bool] = field(default_factory=list)
+
+
+def placements(scene: Scene, frames: list[SceneFrame], max_gap_m: float = 3.0) -> dict[str, Placement]:
+    """Match tracked people to scripted ones frame by frame (nearest first, within ``max_gap_m``)."""
+    out: dict[str, Placement] = {}
     for frame in frames:
-        truth = _states_at(scene, frame.t)
+        truth = states_at(scene, frame.t)
         pairs = sorted((float(np.hypot(p.position_m[0] - st.position[0], p.position_m[1] - st.position[1])), name, i)
                        for name, st in truth.items() for i, p in enumerate(frame.people) if p.position_m is not None)
         used_names, used_tracks = set(), set()
@@ -70,10 +84,30 @@ def position_errors(scene: Scene, frames: list[SceneFrame], max_gap_m: float = 1
             if gap <= max_gap_m and name not in used_names and i not in used_tracks:
                 used_names.add(name)
                 used_tracks.add(i)
-                got, want = frame.people[i].position_m, truth[name].position
-                assert got is not None
-                out.setdefault(name, []).append((got[0] - want[0], got[1] - want[1]))
-    return {k: np.asarray(v) for k, v in out.items()}
+                got, want = frame.people[i], truth[name]
+                assert got.position_m is not None
+                rec = out.setdefault(name, Placement())
+                rec.errors.append((got.position_m[0] - want.position[0], got.position_m[1] - want.position[1]))
+                true_zone = zone_of(scene, want.position)
+                rec.role_right.append(got.role == ("staff" if true_zone == "staff" else "customer"))
+                if got.head_heading_rad is not None:
+                    off = abs(math.remainder(got.head_heading_rad - want.head_heading, 2 * math.pi))
+                    rec.facing_right.append(off <= math.radians(45))
+    return out
+
+
+def placement_table(rows: list[tuple[str, str, str, int, Placement | None]]) -> str:
+    """(scene, person, true role, frames present, placement) -> the per-person table."""
+    cells = []
+    for scene_name, person, role, present, pl in rows:
+        if pl is None or not pl.errors:
+            cells.append([scene_name, person, role, f"0/{present}", "-", "-", "-", "-"])
+            continue
+        err = np.hypot(*np.asarray(pl.errors).T)
+        facing = f"{np.mean(pl.facing_right):.0%}" if pl.facing_right else "-"
+        cells.append([scene_name, person, role, f"{len(err)}/{present}", f"{np.median(err):.2f}",
+                      f"{np.percentile(err, 90):.2f}", f"{np.mean(pl.role_right):.1%}", facing])
+    return table(cells, ["scene", "person", "role", "placed", "err med m", "err p90 m", "role right", "facing right"])
 
 
 def _fmt(v: object) -> str:
@@ -88,6 +122,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenes", nargs="*", type=Path)
     parser.add_argument("--keep", type=Path, default=None, help="keep the rendered videos in this directory")
+    parser.add_argument("--no-counter", action="store_true",
+                        help="calibrate without the counter (an installer who did not measure it)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     paths = args.scenes or composed_scenes()
@@ -97,6 +133,7 @@ def main(argv: list[str]) -> int:
     rows: list[list[str]] = []
     errors: dict[str, list[float]] = {m: [] for m, _, _ in MEASURES}
     outcome_mismatch = unmatched = 0
+    placement_rows: list[tuple[str, str, str, int, Placement | None]] = []
     with tempfile.TemporaryDirectory(prefix="kiosk-composed-") as tmp:
         out_dir = args.keep or Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -105,7 +142,7 @@ def main(argv: list[str]) -> int:
             t0 = time.perf_counter()
             video = render_video(scene, out_dir / f"{path.stem}.mp4", sprites)
             t1 = time.perf_counter()
-            settings = Settings(camera=calibrate(scene, np.random.default_rng(scene.seed)))
+            settings = Settings(camera=calibrate(scene, np.random.default_rng(scene.seed), with_counter=not args.no_counter))
             _WatchedPipeline.frames = []
             kiosk.pipeline.Pipeline = _WatchedPipeline  # type: ignore[misc]  # watch, do not change, the pipeline
             try:
@@ -117,14 +154,13 @@ def main(argv: list[str]) -> int:
             truth = run_scene(scene, settings).truth
             print(f"{path.stem}: {video.frames} frames, rendered in {t1 - t0:.0f} s, analysed in {t2 - t1:.0f} s "
                   f"({doc['frames'] / (t2 - t1):.1f} fps)")
-            placed = position_errors(scene, _WatchedPipeline.frames)
-            for person, used in video.cutouts_used.items():
-                shares = ", ".join(f"{k} {v / sum(used.values()):.0%}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
-                err = placed.get(person)
-                where = ("never placed" if err is None else
-                         f"placed in {len(err)}/{video.frames} frames, median error x {np.median(err[:, 0]):+.2f} m "
-                         f"(along the counter) y {np.median(err[:, 1]):+.2f} m (across it)")
-                print(f"  {person}: {where}; drawn as {shares}")
+            placed = placements(scene, _WatchedPipeline.frames)
+            for person in scene.person:
+                present = sum(1 for f in _WatchedPipeline.frames if person.name in states_at(scene, f.t))
+                used = video.cutouts_used.get(person.name, {})
+                drawn = ", ".join(f"{k} {v / max(sum(used.values()), 1):.0%}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
+                placement_rows.append((path.stem, f"{person.name} ({person.height_m:.2f} m; {drawn})", person.role,
+                                       present, placed.get(person.name)))
             for i, (got, want) in enumerate(match(measured, truth), 1):
                 if got is None or want is None:
                     unmatched += 1
@@ -148,6 +184,8 @@ def main(argv: list[str]) -> int:
                     err_cells.append(f"{e:.0%}" if kind == "rel" else f"{e:.2f}")
                 rows.append([f"{path.stem} #{i}", "error", f"{got.arrived_at - want.arrived_at:+.2f}", *err_cells[:4],
                              err_cells[4], "", ""])
+    print()
+    print(placement_table(placement_rows))
     print()
     print(table(rows, ["interaction", "", "arrive s", "greet s", "wait s", "facing", "dist med m", "dist min m",
                        "greeted", "abandoned"]))

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.aggregate import AggregateBatch  # noqa: E402
 from kiosk.privacy import TimedInteraction, aggregate  # noqa: E402
-from kiosk.rubrics import load_rubric, within_target  # noqa: E402
+from kiosk.rubrics import load_store_rubric, within_target  # noqa: E402
 from kiosk.service.interaction import Interaction  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
@@ -59,7 +59,7 @@ def write_rate(directory: Path, rng: random.Random, seconds: float = 2.0) -> tup
 
 def main(argv: list[str]) -> int:
     rng = random.Random(1)
-    rubric = load_rubric(ROOT / "rubrics" / "default.toml")
+    rubric = load_store_rubric("default")
     with tempfile.TemporaryDirectory(dir=argv[0] if argv else None) as tmp:
         directory = Path(tmp)
         rate, n = write_rate(directory, rng)

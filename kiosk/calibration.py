@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from kiosk.config import CameraSettings, ConfigError
 from kiosk.geometry import camera_from_floor_points, intrinsics_from_hfov
-from kiosk.tracking import camera_from_settings
+from kiosk.placement import points_in_polygon
+from kiosk.tracking import ZoneMap, camera_from_settings
 
 MAX_REPROJECTION_PX = 4.0  # clicks are good to a pixel or two; more means a mark was mistyped or misplaced
 MAX_HEIGHT_GAP_M = 0.25
@@ -95,7 +96,34 @@ def check_calibration(camera: CameraSettings) -> CalibrationReport:
             report.fail(f"zone '{z.name}' has {int(outside.sum())} corner(s) outside the {camera.width_px}x{camera.height_px} picture")
     if report.ok:
         report.good(f"zones: {', '.join(sorted(names))}")
+    _check_counter(camera, model, report)
     return report
+
+
+def _check_counter(camera: CameraSettings, model, report: CalibrationReport) -> None:
+    """The counter must stand in view, below the camera, and not where people are meant to stand."""
+    counter = camera.counter
+    if counter is None:
+        report.good("no counter measured: body points it hides are found by proportions alone "
+                    "(measure its corners and height for better placement of staff behind it)")
+        return
+    if counter.height_m >= camera.height_m:
+        report.fail(f"the counter ({counter.height_m:.2f} m) is not below the camera ({camera.height_m:.2f} m); "
+                    "re-measure one of them")
+        return
+    foot = np.asarray(counter.footprint_m, float)
+    uv, z = model.project(np.c_[foot, np.full(len(foot), counter.height_m)])
+    seen = (z > 0) & (uv[:, 0] >= 0) & (uv[:, 0] <= camera.width_px) & (uv[:, 1] >= 0) & (uv[:, 1] <= camera.height_px)
+    if not seen.any():
+        report.fail("no corner of the counter's top is in the picture; check its floor coordinates (same frame as the tape marks)")
+        return
+    zones = ZoneMap.from_camera_settings(model, camera)
+    for name in ("staff", "service"):
+        for poly in zones.polygons_named(name):
+            if points_in_polygon(poly.mean(axis=0)[None, :], foot)[0]:
+                report.fail(f"the middle of the '{name}' zone lies on the counter; the counter's corners or the zone are wrong")
+                return
+    report.good(f"counter {counter.height_m:.2f} m high, {int(seen.sum())} of {len(foot)} top corners in the picture")
 
 
 def apply_calibration(settings_path: Path, camera: CameraSettings) -> None:

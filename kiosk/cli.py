@@ -1,4 +1,7 @@
-"""The `kiosk` command. Only this module turns errors into messages and exit codes."""
+"""The `kiosk` command (also ``python -m kiosk``). Only this module turns errors into messages and exit codes.
+
+Every command takes ``--config FILE`` and ``-v`` before or after its name.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,14 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
 
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk import __version__
+from kiosk.config import CameraSettings, ConfigError, Settings, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 EXIT_USAGE, EXIT_BAD_INPUT = 2, 3
 
 
@@ -20,14 +24,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _rubric_path(settings: Settings) -> Path:
-    """The store's rubric; a relative path is taken from the project folder (where rubrics/ ships)."""
-    path = settings.store.rubric
-    return path if path.is_absolute() or path.exists() else ROOT / path
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Run a scripted scene through the measuring core; JSON with the truth beside the measures, plus a table."""
+    """Run a scripted scene (SCENE.toml, see scenes/) through the measuring core, with the camera model instead of a
+    camera: the JSON of DESIGN §5 with the scene's truth beside the measures, and a comparison table on stderr."""
     from kiosk.report import comparison_table, interaction_json, summary
     from kiosk.simulate import load_scene, match, run_scene
 
@@ -54,7 +53,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole story on one machine: central server, three stores' terminals, sync, summaries, dashboard."""
+    """The whole story on one machine, from a source checkout: a central server, three stores' terminals measuring a
+    day of scenes, sync, the daily summaries, and the dashboard until Ctrl+C (or SIGTERM)."""
     from kiosk.demo import run_demo
 
     run_demo(args.workdir, wait=not args.no_wait, port=args.port, real_people=_real_people_runner(args))
@@ -77,7 +77,8 @@ def _real_people_runner(args: argparse.Namespace):
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Measure a video file with the calibrated camera: the JSON of DESIGN §5, with progress on stderr."""
+    """Measure a video file as if it came from the calibrated counter camera (the settings' [camera]): the JSON of
+    DESIGN §5 on stdout (or --out), progress on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kiosk.pipeline import analyze_video
@@ -103,7 +104,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Check a calibration (tape marks, zones, camera height) and write it into the settings file."""
+    """Check a calibration (tape marks, zones, camera height) and, when usable, write it into the settings file
+    given with --out. Exit 3 when it is not usable."""
     from kiosk.calibration import apply_calibration, check_calibration, load_calibration
 
     camera = load_calibration(args.source)
@@ -111,27 +113,61 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(report.text())
     if not report.ok:
         return EXIT_BAD_INPUT
+    if args.walk is not None:
+        code = _check_walk(args, camera)
+        if code:
+            return code  # the calibration is not stored: the walk says this camera position measures badly
     if args.out:
         apply_calibration(args.out, camera)
         print(f"calibration written to {args.out} [camera]")
     return 0
 
 
+def _check_walk(args: argparse.Namespace, camera: CameraSettings) -> int:
+    """Film of someone standing on each tape mark -> the placement error per mark and side, and the verdict."""
+    from kiosk.vision.source import SourceError
+    from kiosk.walk_check import EXIT_WALK_NOT_GOOD
+    from kiosk.walk_video import check_walk
+
+    settings = _settings(args).model_copy(update={"camera": camera})
+    print(f"watching the walk in {args.walk} ...", file=sys.stderr)
+    try:
+        report = check_walk(args.walk, settings)
+    except SourceError as exc:
+        print(f"kiosk calibrate: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(report.text())
+    return 0 if report.ok else EXIT_WALK_NOT_GOOD
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """The counter terminal app; with --source, the live pipeline from that camera or video."""
+    """The counter terminal app: rating screen, privacy notice, staff screen, and with a camera (or a video
+    played as one) the live pipeline measuring every interaction. Under systemd it reports READY and WATCHDOG
+    (kiosk/watchdog.py)."""
+    from kiosk.rubrics import RubricError
     from kiosk.store import StoreError
     from kiosk.terminal.fonts import FontsMissingError
     from kiosk.terminal.launch import run_terminal
+    from kiosk.watchdog import Notifier, WatchedFeed
 
     settings = _settings(args)
-    factory = None
     source = args.source or settings.device.camera_source
-    if source != "demo":
-        from kiosk.live import LiveFeed
-        from kiosk.rubrics import load_rubric
+    notifier = Notifier()
+    if source == "demo":
+        from kiosk.terminal.fakefeed import FakeFeed
 
-        rubric = load_rubric(_rubric_path(settings))
-        factory = lambda store: LiveFeed(settings, source, store, rubric)  # noqa: E731
+        factory = lambda store: WatchedFeed(FakeFeed(demo=True), notifier)  # noqa: E731
+    else:
+        from kiosk.live import LiveFeed
+        from kiosk.rubrics import load_store_rubric
+
+        try:
+            rubric = load_store_rubric(settings.store.rubric)
+        except RubricError as exc:
+            print(f"kiosk run: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        factory = lambda store: WatchedFeed(LiveFeed(settings, source, store, rubric), notifier)  # noqa: E731
+    _stop_app_on_sigterm()
     try:
         run_terminal(settings, factory)
     except (FontsMissingError, StoreError) as exc:
@@ -140,8 +176,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_app_on_sigterm() -> None:
+    """``systemctl stop`` sends SIGTERM: close the app as its window would (feed and sync stopped, STOPPING=1,
+    the store closed) instead of dying mid-write."""
+    def stop(signum: int, frame: object) -> None:
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is None:  # not up yet: nothing to close
+            raise SystemExit(128 + signum)
+        app.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
-    """Aggregate closed days and send the outbox to the central server once."""
+    """Aggregate the closed days (small groups suppressed) and send the outbox to the central server once; exit 4
+    when it could not be sent (it stays queued)."""
     from kiosk.sync import SyncError, run_sync
 
     settings = _settings(args)
@@ -172,18 +223,34 @@ COMMANDS.update(DEVICE_COMMANDS)
 COMMANDS.update(CENTRAL_COMMANDS)
 
 
+def _description(func: Callable[[argparse.Namespace], int]) -> str:
+    return " ".join((func.__doc__ or "").split())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kiosk", description="Service-quality terminal for shops and branches.")
-    p.add_argument("--config", type=Path, default=None, help="settings TOML (KIOSK_* variables override it)")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text)
+    # The options every command takes, accepted after its name too. SUPPRESS: given only after the command, the
+    # value set before it (or the default) is not overwritten.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, metavar="FILE",
+                        help="settings TOML (KIOSK_* variables override it; relative paths in it are relative to it)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    p = argparse.ArgumentParser(prog="kiosk", description="Service-quality terminal for shops and branches.",
+                                epilog="Every command takes --config FILE and -v, before or after its name; "
+                                       "`kiosk COMMAND --help` explains it.")
+    p.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="settings TOML (KIOSK_* variables override it; relative paths in it are relative to it)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (func, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=_description(func), parents=[common])
         if name == "simulate":
-            sp.add_argument("scene", type=Path)
+            sp.add_argument("scene", type=Path, metavar="SCENE.toml",
+                            help="a scripted scene: people, their moves and the camera (the repository's scenes/)")
             sp.add_argument("--out", type=Path, default=None, help="write the JSON here instead of stdout")
         elif name == "analyze":
-            sp.add_argument("video", type=Path)
+            sp.add_argument("video", type=Path, metavar="VIDEO",
+                            help="a video file OpenCV can read (mp4, avi, ...), filmed by the calibrated camera")
             sp.add_argument("--out", type=Path, default=None, help="write the JSON here instead of stdout")
             sp.add_argument("--quiet", action="store_true", help="no progress bar")
             sp.add_argument("--max-frames", type=int, default=None, help="stop after this many analysed frames")
@@ -191,15 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also write a local debug video (skeletons, tracks, zones, live measures); "
                                  "it holds the camera's frames, so it is off unless asked for")
         elif name == "calibrate":
-            sp.add_argument("source", type=Path, help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
+            sp.add_argument("source", type=Path, metavar="CALIBRATION.toml",
+                            help="TOML with a [camera] table: floor_points, zones, height_m, hfov_deg")
             sp.add_argument("--out", type=Path, default=None, help="settings file to write the calibration into")
+            sp.add_argument("--walk", type=Path, default=None, metavar="VIDEO",
+                            help="video of someone standing 3 s on each tape mark: reports the placement error per "
+                                 "mark and side of the counter; exit 5 (and nothing written) when not good enough")
         elif name == "demo":
-            sp.add_argument("--workdir", type=Path, default=Path("var/demo"), help="emptied and refilled by the demo")
+            sp.add_argument("--workdir", type=Path, default=Path("var/demo"),
+                            help="emptied and refilled by the demo (default var/demo)")
             sp.add_argument("--port", type=int, default=None, help="central server port (default: a free one)")
             sp.add_argument("--no-wait", action="store_true", help="stop after printing instead of serving the dashboard")
             sp.add_argument("--scripted-only", action="store_true", help="skip the real-people (MediaPipe) scenes")
         elif name == "run":
-            sp.add_argument("--source", default=None,
+            sp.add_argument("--source", default=None, metavar="SOURCE",
                             help="camera index, 'picamera' or a video file (default: device.camera_source); "
                                  "'demo' runs a simulated customer feed without a camera")
         add_device_arguments(name, sp)

@@ -8,13 +8,15 @@ Environment variables address nested keys with ``__``: ``KIOSK_SERVICE__ENGAGE_D
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kiosk.central.settings import CentralSettings
 from kiosk.device_settings import DeviceSettings
 from kiosk.terminal.settings import TerminalSettings
 
@@ -37,6 +39,7 @@ class ServiceSettings(_Section):
     engage_angle_deg: float = Field(30.0, gt=0, le=90, description="Staff facing within this angle of the line to the customer engages them.")
     engage_hold_s: float = Field(1.0, ge=0, le=30, description="Facing must hold this long; the greeting moment is the start of that window.")
     mutual_facing_angle_deg: float = Field(20.0, gt=0, le=90, description="Each head within this angle of the other counts as mutual facing (eye-contact proxy).")
+    yaw_uncertainty_allowance_deg: float = Field(15.0, ge=0, le=45, description="The facing tolerances above widen by the head yaw's standard deviation, up to this much: a three-quarter view is less certain than a profile, and a point value alone would call it a look away.")
     service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
     evidence_gap_s: float = Field(0.5, ge=0, le=10, description="Frames without a view of a facing pair shorter than this neither break nor extend an engagement window.")
     relink_distance_m: float = Field(0.8, ge=0, le=5, description="A new customer track this close to where an open one vanished (within the exit grace) continues it.")
@@ -60,6 +63,10 @@ class BodySettings(_Section):
     mean_height_m: float = Field(1.70, ge=1.0, le=2.3, description="Prior mean standing height of an adult.")
     height_sd_m: float = Field(0.09, gt=0, le=0.5, description="Prior spread of standing height.")
     min_keypoint_visibility: float = Field(0.5, ge=0, le=1, description="Keypoints below this visibility are ignored.")
+    proportion_error: float = Field(0.06, ge=0, le=0.5, description="How far a real person's proportions stray from the standard body, as a share of the range: added to the placement's range uncertainty so that it stays honest when few points are seen.")
+    lean_sd_m: float = Field(0.2, gt=0, le=1, description="How far a person's head and shoulders may stand off their feet (leaning, bowing), across the line of sight: the lateral spread the zone prior allows.")
+    staff_zone_prior: float = Field(0.7, ge=0, le=0.99, description="Prior belief that a person whose legs are hidden and whose line of sight crosses the staff zone stands in it; their uncertain range is drawn into the zone when the evidence agrees.")
+    legs_seen_staff_prior: float = Field(0.05, ge=0, le=0.99, description="The same prior for a person whose legs are seen (no counter hides them, so they are rarely behind it).")
 
 
 class Zone(_Section):
@@ -76,6 +83,16 @@ class FloorPoint(_Section):
     floor_m: tuple[float, float]
 
 
+class CounterSettings(_Section):
+    """The counter, as the installer measures it: where it stands on the floor and how high its top is.
+
+    For a person behind it, whatever the picture shows below its top edge is hidden by definition, however
+    confident the pose model is about it (DESIGN §1)."""
+
+    height_m: float = Field(gt=0.5, le=1.6, description="Height of the counter's top above the floor (tape measure).")
+    footprint_m: list[tuple[float, float]] = Field(min_length=3, description="Corners of the counter on the floor, metres in the tape marks' frame.")
+
+
 class CameraSettings(_Section):
     """Intrinsics and calibration of the counter camera."""
 
@@ -85,6 +102,7 @@ class CameraSettings(_Section):
     height_m: float = Field(2.0, gt=0.5, le=5, description="Camera height above the floor (DESIGN §1: 1.8-2.2).")
     floor_points: list[FloorPoint] = Field(default_factory=list, description="Four or more tape marks; empty until calibrated.")
     zones: list[Zone] = Field(default_factory=list, description="staff, service and queue polygons; empty until calibrated.")
+    counter: CounterSettings | None = Field(None, description="The counter's footprint and height; without it, body points a counter hides are found by the body's proportions alone.")
 
     @model_validator(mode="after")
     def _enough_floor_points(self) -> "CameraSettings":
@@ -100,6 +118,7 @@ class TrackingSettings(_Section):
     depth_uncertainty_ratio: float = Field(3.0, ge=1, le=20, description="How much less a single camera knows a person's range than their direction.")
     memory_s: float = Field(1.0, ge=0, le=30, description="A track unseen this long is dropped.")
     init_frames: int = Field(2, ge=0, le=30, description="Detections needed before a new track is reported.")
+    role_hold_s: float = Field(1.5, ge=0, le=30, description="A track keeps its role (staff or customer) until its placement has said otherwise for this long: one bad frame never turns a staff member into a customer.")
     heading_window_s: float = Field(0.35, ge=0, le=5, description="Per-track running median of headings over this window (0 = off): head-yaw noise is per frame, a turn survives a median with half the window's lag.")
 
 
@@ -121,20 +140,45 @@ class VisionSettings(_Section):
 
 
 class PrivacySettings(_Section):
-    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped.")
+    min_group_size: int = Field(5, ge=2, le=1000, description="k: aggregates of fewer interactions are merged into the day or dropped; the central server refuses and hides groups under it.")
     retention_days: int = Field(30, ge=1, le=365, description="Interactions older than this are deleted from the terminal.")
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/kiosk`` (``~/.local/share/kiosk``): the user's own, wherever a command is started.
+    A device's units need it spelled out in the settings file (``kiosk install-service`` says so)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).absolute() / "kiosk"
+
+
 class StoreSettings(_Section):
-    data_dir: Path = Field(Path("var"), description="Where the terminal keeps its SQLite database.")
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Where the terminal keeps its SQLite database (relative: to the settings file).",
+                           json_schema_extra={"doc_default": "$XDG_DATA_HOME/kiosk (~/.local/share/kiosk)"})
     max_db_mb: float = Field(512.0, gt=1, le=100000, description="Cap on the database size, so it can never fill the SD card.")
     store_id: str = Field("demo-store", min_length=1, max_length=64, description="The store as registered on the central server.")
     device_id: str = Field("demo-device", min_length=1, max_length=64, description="This terminal as registered (`kiosk central add-device`).")
-    rubric: Path = Field(Path("rubrics/default.toml"), description="The service rubric this store is scored against.")
+    rubric: str = Field("default", min_length=1, description="The service rubric this store is scored against: a shipped one by name (default, retail_shop, bank_branch) or a rubric TOML file (relative: to the settings file).")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        # Fixed once, at load: a later change of directory must not move the database.
+        return v.absolute()
+
+    @field_validator("rubric")
+    @classmethod
+    def _shipped_or_file(cls, v: str) -> str:
+        from kiosk.rubrics import is_rubric_name, shipped_rubrics
+
+        if is_rubric_name(v) and v not in shipped_rubrics():
+            raise ValueError(f"not a shipped rubric ({', '.join(shipped_rubrics())}) nor a path to a .toml file")
+        return v
 
 
 class SyncSettings(_Section):
-    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL.")
+    server_url: str = Field("http://127.0.0.1:8000", description="Central server base URL (https:// unless it is this machine).")
+    allow_plain_http: bool = Field(False, description="Let `kiosk sync` send to an http:// server on another machine (token and aggregates unencrypted): refused unless set.")
     device_token: str = Field("", description="Bearer token printed once when the device was registered.")
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification; certifi's bundle when unset (for the system store give /etc/ssl/certs/ca-certificates.crt).")
     timeout_s: float = Field(10.0, gt=0, le=300, description="Connect and read timeout of one request.")
@@ -159,10 +203,26 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     vision: VisionSettings = VisionSettings()
     privacy: PrivacySettings = PrivacySettings()
-    store: StoreSettings = StoreSettings()
+    store: StoreSettings = Field(default_factory=StoreSettings)  # its data_dir default reads the environment
     sync: SyncSettings = SyncSettings()
     device: DeviceSettings = DeviceSettings()
     terminal: TerminalSettings = TerminalSettings()
+    central: CentralSettings = Field(CentralSettings(), description="The central server (`kiosk serve`, `kiosk central`).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_k(cls, data: Any) -> Any:
+        """The server's k is privacy.min_group_size: one rule for the terminals and the server that checks them."""
+        if not isinstance(data, dict):
+            return data
+        central = data.get("central")
+        if isinstance(central, Mapping) and "min_group_size" in central:
+            raise ValueError("central.min_group_size is not a setting: the server uses privacy.min_group_size")
+        privacy = data.get("privacy")
+        k = privacy.get("min_group_size") if isinstance(privacy, Mapping) else getattr(privacy, "min_group_size", None)
+        if k is not None and (central is None or isinstance(central, Mapping)):
+            data = {**data, "central": {**(central or {}), "min_group_size": k}}
+        return data
 
     @classmethod
     def settings_customise_sources(
@@ -178,6 +238,8 @@ class Settings(BaseSettings):
 
 
 def _describe(err: Mapping[str, Any], file: Path | None) -> str:
+    if not err.get("loc"):  # a rule across sections: its input is the whole tree, secrets included, so not shown
+        return str(err.get("msg", "invalid")).removeprefix("Value error, ")
     loc = ".".join(str(p) for p in err.get("loc", ()))
     env_name = ENV_PREFIX + "__".join(str(p) for p in err.get("loc", ())).upper()
     where = f"{file} or ${env_name}" if file else f"${env_name}"
@@ -186,6 +248,25 @@ def _describe(err: Mapping[str, Any], file: Path | None) -> str:
     if err.get("type") == "extra_forbidden":
         return f"{loc} = {value!r} ({where}): unknown setting; check the spelling against the README's settings table"
     return f"{loc} = {value!r} ({where}): {msg}"
+
+
+def _rebase_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the file's relative paths relative to the file itself, not to wherever the command was started."""
+    from kiosk.rubrics import is_rubric_name
+
+    for section, model in Settings.model_fields.items():
+        table = data.get(section)
+        kind = model.annotation
+        if not isinstance(table, dict) or not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        for key, field in kind.model_fields.items():
+            value = table.get(key)
+            is_path = field.annotation in (Path, Path | None) or (section, key) == ("store", "rubric")
+            if not is_path or not isinstance(value, str) or Path(value).is_absolute():
+                continue
+            if (section, key) == ("store", "rubric") and is_rubric_name(value):
+                continue  # a shipped rubric's name, not a file
+            table[key] = os.path.normpath(base / value)
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
@@ -203,6 +284,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"settings file {file} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"settings file {file} is not valid TOML: {exc}") from None
+    if file is not None:
+        _rebase_paths(data, file.parent)
     try:
         return Settings(**data)
     except ValidationError as exc:

@@ -7,7 +7,10 @@
    a customer rating after most services, everything stored in the terminal's own SQLite;
 4. aggregates the day with small groups suppressed and syncs it through the real ingest API;
 5. prints each store's daily summary and the regional comparison as the dashboard computes them;
-6. leaves the dashboard running with its URL and logins until Ctrl+C (unless ``wait=False``).
+6. leaves the dashboard running with its URL and logins until Ctrl+C or SIGTERM (unless ``wait=False``).
+
+Stopped at any step (Ctrl+C, SIGTERM), it leaves nothing running: the central server and the measuring workers
+are stopped before it returns.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -30,7 +37,7 @@ import numpy as np
 import requests
 
 from kiosk.config import Settings, StoreSettings, SyncSettings
-from kiosk.rubrics import Rubric, load_rubric, score_interaction, within_target
+from kiosk.rubrics import Rubric, load_store_rubric, score_interaction, within_target
 from kiosk.service.interaction import Interaction
 from kiosk.simulate import load_scene, run_scene
 from kiosk.store import Store
@@ -38,6 +45,7 @@ from kiosk.sync import fill_outbox, sync_once
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
+SCENES = ROOT / "scenes"  # the source checkout's scripted scenes: development material, not in the wheel
 REGION = "north"
 PASSWORD = "demo-password"
 
@@ -48,22 +56,22 @@ class StorePlan:
 
     store_id: str
     name: str
-    rubric: str
+    rubric: str  # a shipped rubric's name
     day: tuple[tuple[str, int], ...]
     mood: int  # added to every rating before clamping to 1..4: how forgiving this branch's customers are
     composed: str | None = None
 
 
 PLANS = (
-    StorePlan("north-retail", "Retail, Market Street", "retail_shop.toml", mood=0, composed="prompt_service.toml", day=(
+    StorePlan("north-retail", "Retail, Market Street", "retail_shop", mood=0, composed="prompt_service.toml", day=(
         ("01_served_promptly.toml", 9), ("05_track_lost.toml", 10), ("09_looking_at_screen.toml", 11),
         ("02_queue_of_three.toml", 12), ("12_busy_noisy.toml", 12), ("06_two_staff.toml", 12),
         ("11_passer_by.toml", 14), ("10_leaning_close.toml", 16), ("01_served_promptly.toml", 17))),
-    StorePlan("north-bank", "Bank branch, Station Square", "bank_branch.toml", mood=-1, composed="abandoned.toml", day=(
+    StorePlan("north-bank", "Bank branch, Station Square", "bank_branch", mood=-1, composed="abandoned.toml", day=(
         ("02_queue_of_three.toml", 9), ("03_abandoned_unserved.toml", 10), ("07_staff_chatting.toml", 11),
         ("04_greeted_not_served.toml", 12), ("12_busy_noisy.toml", 13), ("02_queue_of_three.toml", 13),
         ("08_missing_keypoints.toml", 15), ("07_staff_chatting.toml", 16))),
-    StorePlan("north-mall", "Mall kiosk", "default.toml", mood=0, composed="late_greeting_after_chat.toml", day=(
+    StorePlan("north-mall", "Mall kiosk", "default", mood=0, composed="late_greeting_after_chat.toml", day=(
         ("06_two_staff.toml", 10), ("01_served_promptly.toml", 11), ("12_busy_noisy.toml", 12),
         ("03_abandoned_unserved.toml", 14), ("09_looking_at_screen.toml", 15), ("05_track_lost.toml", 18))),
 )
@@ -106,21 +114,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workdir: Path, port: int) -> subprocess.Popen:
-    """The central server in its own process, as in production; returns once it answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | None = None) -> subprocess.Popen:
+    """The central server in its own process, as in production; returns once it answers.
+
+    ``started`` receives the process as soon as it exists, so a caller stopped by a signal at any moment after
+    that can still stop it (it is also stopped here when the wait for it is interrupted)."""
+    # A SIGTERM between the fork and the assignment would leave a server nobody knows of: it waits until the
+    # process is on record.
+    with _sigterm_held():
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
+                                 "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if started is not None:
+            started.append(proc)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the central server stopped at start: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the central server stopped at start: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+                    return proc
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
+    except BaseException:  # also Ctrl+C or SIGTERM while waiting for it: the caller never got it to stop
+        stop_server(proc)
+        raise
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
-    raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def register(workdir: Path) -> dict[str, str]:
@@ -150,7 +178,7 @@ def _quiet_native_logs(path: str) -> None:
 
 def terminal_settings(plan: StorePlan, workdir: Path, url: str, token: str) -> Settings:
     return Settings(store=StoreSettings(data_dir=workdir / f"terminal-{plan.store_id}", store_id=plan.store_id,
-                                        device_id=f"{plan.store_id}-counter-1", rubric=Path("rubrics") / plan.rubric),
+                                        device_id=f"{plan.store_id}-counter-1", rubric=plan.rubric),
                     sync=SyncSettings(server_url=url, device_token=token, max_retries=2, backoff_s=0.2))
 
 
@@ -160,7 +188,7 @@ def measure_day(plan: StorePlan, settings: Settings,
     process, so it takes and returns plain values."""
     runs: list[tuple[int, list[Interaction]]] = []
     for i, (scene_file, hour) in enumerate(plan.day):
-        scene = load_scene(ROOT / "scenes" / scene_file)
+        scene = load_scene(SCENES / scene_file)
         scene = scene.model_copy(update={"seed": scene.seed + 1000 * (i + 1)})  # each run its own noise
         runs.append((hour, run_scene(scene, settings).interactions))
     if real_people is not None and plan.composed:
@@ -170,7 +198,7 @@ def measure_day(plan: StorePlan, settings: Settings,
 
 def record_day(plan: StorePlan, day: date, settings: Settings, runs: list[tuple[int, list[Interaction]]]) -> TerminalDay:
     """The terminal's side after measuring: score, rate, store, aggregate the closed day, sync."""
-    rubric = load_rubric(ROOT / "rubrics" / plan.rubric)
+    rubric = load_store_rubric(settings.store.rubric)
     rng = np.random.default_rng(sum(map(ord, plan.store_id)))
     result = TerminalDay(plan.store_id)
     day_start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
@@ -235,10 +263,55 @@ def comparison_text(compare: dict) -> str:
     return "\n".join(rows)
 
 
+_HELD: dict[str, int | None] = {"depth": 0, "pending": None}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM becomes a KeyboardInterrupt, so that every ``finally`` runs; inside :func:`_sigterm_held` it waits
+    for the end of the block."""
+    if _HELD["depth"]:
+        _HELD["pending"] = signum
+        return
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _sigterm_held() -> Iterator[None]:
+    _HELD["depth"] = (_HELD["depth"] or 0) + 1
+    try:
+        yield
+    finally:
+        _HELD["depth"] = (_HELD["depth"] or 1) - 1
+        pending, _HELD["pending"] = _HELD["pending"], None
+        if pending is not None and not _HELD["depth"]:
+            raise KeyboardInterrupt(f"signal {pending}")
+
+
 def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
              real_people: Callable[[str, Settings], list[Interaction]] | None = None,
              say: Callable[[str], None] = print) -> tuple[dict[str, TerminalDay], dict[str, dict], dict]:
-    """Run the demo in ``workdir`` (emptied first). Returns what the terminals measured and what the dashboard shows."""
+    """Run the demo in ``workdir`` (emptied first). Returns what the terminals measured and what the dashboard shows.
+
+    Raises:
+        FileNotFoundError: not run from a source checkout (the scripted scenes are not installed with the wheel).
+        KeyboardInterrupt: stopped by Ctrl+C, or by SIGTERM (turned into the same, so cleanup runs), before the
+            dashboard was reached; the server and workers are stopped by then.
+    """
+    if not SCENES.is_dir():
+        raise FileNotFoundError(f"the demo plays the scripted scenes of a source checkout and {SCENES} is missing: "
+                                "run it from a clone of the repository (`make demo`)")
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    try:
+        return _run_demo(workdir, wait=wait, port=port, real_people=real_people, say=say)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_demo(workdir: Path, *, wait: bool, port: int | None,
+              real_people: Callable[[str, Settings], list[Interaction]] | None,
+              say: Callable[[str], None]) -> tuple[dict[str, TerminalDay], dict[str, dict], dict]:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -246,16 +319,18 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
     url = f"http://127.0.0.1:{port}"
     day = datetime.now(timezone.utc).date() - timedelta(days=1)
     say(f"[1/5] central server (SQLite in {workdir / 'central'}) starting on {url}")
-    server = start_server(workdir, port)
+    servers: list[subprocess.Popen] = []
     try:
+        server = start_server(workdir, port, servers)
         say(f"[2/5] region '{REGION}' with {len(PLANS)} stores, their devices and the demo logins registered")
         tokens = register(workdir)
         settings = {p.store_id: terminal_settings(p, workdir, url, tokens[p.store_id]) for p in PLANS}
         say(f"[3/5] the {len(PLANS)} terminals measure their day (two at a time, one per core): "
             + "; ".join(f"{p.name}: {len(p.day)} scripted scenes"
                         + (f" + real people '{p.composed}'" if real_people and p.composed else "") for p in PLANS))
-        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_quiet_native_logs, initargs=(str(workdir / "pipeline.log"),)) as pool:
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_quiet_native_logs, initargs=(str(workdir / "pipeline.log"),))
+        try:
             futures = {p.store_id: pool.submit(measure_day, p, settings[p.store_id], real_people) for p in PLANS}
             terminals = {}
             for plan in PLANS:
@@ -263,6 +338,13 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
                 terminals[plan.store_id] = t = record_day(plan, day, settings[plan.store_id], runs)
                 say(f"      {plan.name}: {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings "
                     f"stored; {t.batches_sent} aggregate batch(es) synced")
+        except BaseException:
+            # Stopped half-way: do not wait minutes for the workers' scenes to finish.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
+        pool.shutdown()
         say("[4/5] reading the dashboard's numbers")
         daily, compare = fetch_reports(url, day)
         say("[5/5] daily summaries and the regional comparison\n")
@@ -278,8 +360,5 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
                 say("\nstopping")
         return terminals, daily, compare
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for proc in servers:
+            stop_server(proc)

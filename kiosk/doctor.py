@@ -2,9 +2,11 @@
 
 Every check is a function returning a :class:`Check` and takes what it touches (camera opener, clock, HTTP
 getter, disk probe) as an argument with a real default, so tests replace just that part. ``default_checks``
-wires them to the settings; ``run_checks`` runs them so that one crashing check cannot hide the others.
+wires them to the settings; ``run_checks`` runs them so that one crashing check cannot hide the others, and
+skips a check whose prerequisite failed (no "database OK" beside a missing data directory).
 
-    checks = run_checks(default_checks(settings, device))
+    with native_output_captured():   # OpenCV's and MediaPipe's own lines stay out of the report
+        checks = run_checks(default_checks(settings, device))
     print(report_text(checks))
 """
 
@@ -19,7 +21,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +34,8 @@ from kiosk.config import Settings
 from kiosk.device_settings import DeviceSettings
 from kiosk.store_file import DB_FILENAME, integrity_problems
 
-Status = Literal["ok", "warn", "fail"]
-STATUSES: tuple[Status, ...] = ("ok", "warn", "fail")
+Status = Literal["ok", "warn", "fail", "skip"]
+STATUSES: tuple[Status, ...] = ("ok", "warn", "fail", "skip")
 HEALTH_ENDPOINT = "/api/v1/health"
 # This release was built in 2026: a clock that reads earlier is certainly wrong (typically a Pi without a
 # real-time clock that booted offline and fell back to an old saved time).
@@ -43,7 +46,8 @@ VOLATILE_FS = frozenset({"overlay", "tmpfs", "ramfs"})
 
 @dataclass(frozen=True)
 class Check:
-    """One verdict: ``status`` is "ok", "warn" (works, but needs attention) or "fail" (the terminal cannot do its job).
+    """One verdict: ``status`` is "ok", "warn" (works, but needs attention), "fail" (the terminal cannot do its job)
+    or "skip" (not checked, because a check it needs failed).
 
     ``detail`` says what was found; ``fix`` says what to do, and is required unless the status is ok.
     """
@@ -106,6 +110,11 @@ def _device_note(spec: str, present: list[str]) -> str:
 
 def _camera_fix(spec: str, exc: Exception) -> str:
     kind = type(exc).__name__
+    if isinstance(exc, ImportError) or "not importable" in str(exc):
+        # A software cause: no cable to reseat.
+        return ("install the camera library: `apt-get install python3-picamera2`, and make the venv see it (recreate "
+                "it with `python3 -m venv --system-site-packages`, firmware_notes/03-os-and-python.md); then run "
+                "`kiosk doctor` again")
     if kind == "UnsupportedResolutionError":
         return ("set camera.width_px/height_px to a size the camera offers (`v4l2-ctl --list-formats-ext`, or "
                 "`rpicam-hello --list-cameras` for a Camera Module) and calibrate again at that size")
@@ -187,6 +196,27 @@ def check_fps(spec: str, settings: Settings, *, measure: Callable[[str, Settings
         return Check("fps", "ok", detail)
     return Check("fps", "warn", detail, "each person in view costs a landmark pass: lower vision.max_fps, or on a Pi "
                  "with idle cores raise vision.landmark_workers (firmware_notes/08-thermal-performance.md)")
+
+
+# ---- calibration ----------------------------------------------------------------------------------------------
+
+def check_calibration(camera: Any) -> Check:
+    """The counter is calibrated (tape marks, zones, camera height) well enough to measure (``kiosk calibrate``)."""
+    from kiosk.calibration import check_calibration as calibration_report
+
+    name = "calibration"
+    fix = ("mark the floor, take a still of the empty counter and run `kiosk calibrate CALIBRATION.toml --out "
+           "SETTINGS.toml` until it says usable (firmware_notes/02-camera-placement.md)")
+    if not camera.floor_points:
+        return Check(name, "fail", "the camera is not calibrated: [camera] has no tape marks (floor_points)", fix)
+    if not camera.zones:
+        return Check(name, "fail", "[camera] has no zones: staff, service and queue polygons are needed", fix)
+    report = calibration_report(camera)
+    if not report.ok:
+        problems = [line.removeprefix("FAIL  ") for line in report.lines if line.startswith("FAIL")]
+        return Check(name, "fail", "calibration not usable: " + "; ".join(problems), fix)
+    zones = ", ".join(sorted(z.name for z in camera.zones))
+    return Check(name, "ok", f"{len(camera.floor_points)} tape marks agree; zones {zones}")
 
 
 # ---- disk -----------------------------------------------------------------------------------------------------
@@ -400,32 +430,79 @@ def check_token(device_token: str) -> Check:
     return Check("token", "ok", "sync.device_token is set")
 
 
+def check_staff_pin(pin_hash: str | None) -> Check:
+    """A staff PIN is set, so staff can open the staff screen (camera status, preview, outbox)."""
+    if not pin_hash:
+        return Check("staff PIN", "fail", "terminal.staff_pin_hash is not set: the staff screen cannot be opened",
+                     "kiosk --config SETTINGS.toml set-pin (asks for the PIN twice, writes only its hash)")
+    return Check("staff PIN", "ok", "a staff PIN is set")
+
+
+# ---- output of native libraries -------------------------------------------------------------------------------
+
+@dataclass
+class NativeOutput:
+    """What was written to file descriptor 2 while :func:`native_output_captured` was active."""
+
+    text: str = ""
+
+
+@contextmanager
+def native_output_captured() -> Iterator[NativeOutput]:
+    """Send file descriptor 2 to a temporary file meanwhile: OpenCV and MediaPipe's C++ (absl, glog, TFLite) write
+    there directly, below Python's logging, and would mix their lines into the technician's report."""
+    import sys
+
+    captured = NativeOutput()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode("utf-8", "replace")
+
+
 # ---- running ----------------------------------------------------------------------------------------------------
 
 def default_checks(
     settings: Settings, device: DeviceSettings, *, now: Callable[[], datetime] | None = None
-) -> list[tuple[str, CheckFn]]:
-    """Every check of a terminal, wired to its settings, in the order a technician fixes things."""
+) -> list[tuple[str, CheckFn] | tuple[str, CheckFn, str]]:
+    """Every check of a terminal, wired to its settings, in the order a technician fixes things. A third element
+    names the check this one needs: when that failed, this one is skipped."""
     data_dir, sync = Path(settings.store.data_dir), settings.sync
     size = (settings.camera.width_px, settings.camera.height_px)
     clock = now or (lambda: datetime.now(UTC))
     return [
         ("camera", lambda: check_camera(device.camera_source, size)),
         ("models", lambda: check_models(settings.vision.backend)),
-        ("fps", lambda: check_fps(device.camera_source, settings)),
+        ("calibration", lambda: check_calibration(settings.camera)),
+        ("fps", lambda: check_fps(device.camera_source, settings), "camera"),
         ("data dir", lambda: check_data_dir(data_dir, device.service_user)),
-        ("database", lambda: check_database(data_dir)),
+        ("database", lambda: check_database(data_dir), "data dir"),
         ("disk", lambda: check_disk(data_dir, device.min_free_disk_mb)),
         ("clock", lambda: check_clock(clock())),
+        ("staff PIN", lambda: check_staff_pin(settings.terminal.staff_pin_hash)),
         ("token", lambda: check_token(sync.device_token)),
         ("server", lambda: check_server(sync.server_url, device.health_timeout_s, ca_bundle=sync.ca_bundle)),
     ]
 
 
-def run_checks(checks: Iterable[tuple[str, CheckFn]]) -> list[Check]:
-    """Run each check; one that raises becomes a failed verdict instead of stopping the rest."""
-    results = []
-    for name, fn in checks:
+def run_checks(checks: Iterable[tuple[str, CheckFn] | tuple[str, CheckFn, str]]) -> list[Check]:
+    """Run each check; one that raises becomes a failed verdict instead of stopping the rest, and one whose
+    prerequisite (a third element, the name of an earlier check) failed is skipped."""
+    results: list[Check] = []
+    for name, fn, *needs in checks:
+        broken = [c for c in results if c.name in needs and c.status in ("fail", "skip")]
+        if broken:
+            results.append(Check(name, "skip", f"not checked: it needs the {broken[0].name} check to pass",
+                                 f"fix the {broken[0].name} check first"))
+            continue
         try:
             results.append(fn())
         except Exception as exc:  # a bug in one check must not hide the verdicts of the others

@@ -3,6 +3,11 @@
 Implements the app's ``PipelineFeed`` (kiosk/terminal/feed.py) without importing Kivy: the UI reads
 ``snapshot()`` on a clock; nothing here waits on the UI. A camera that fails or is missing is retried every
 ``retry_s`` while the status says so; ratings keep working meanwhile because they do not depend on it.
+
+A frame the pipeline cannot process (a bad number from the model that slipped past the observation's checks)
+is dropped and the loop goes on with the same pipeline, so the customers in view keep their open episodes; only
+``max_bad_frames`` failures in a row count as a fault and rebuild it. ``progress_age_s`` tells the systemd
+watchdog (kiosk/watchdog.py) whether the loop still moves.
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ class LiveFeed:
     def __init__(self, settings: Settings, source: str, store: Store, rubric: Rubric, *,
                  pipeline_factory: Callable[[Settings, float], Any] | None = None,
                  source_factory: Callable[[str], Any] | None = None, retry_s: float = 5.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), max_bad_frames: int = 50) -> None:
         self._settings, self._spec, self._store, self._rubric = settings, source, store, rubric
         self._pipeline_factory = pipeline_factory or _default_pipeline
         self._source_factory = source_factory or (lambda spec: _default_source(settings, spec))
-        self._retry_s, self._clock = retry_s, clock
+        self._retry_s, self._clock, self._max_bad_frames = retry_s, clock, max_bad_frames
+        self._progress_at: float | None = None
+        self.dropped_frames = 0
         self._snapshot = PipelineSnapshot(status="starting", message="starting the camera")
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -72,6 +79,15 @@ class LiveFeed:
         if not enabled:
             self._publish(preview_bgr=None)
 
+    def progress_age_s(self) -> float | None:
+        """Seconds since the loop last processed a frame or ticked through a camera retry; None while it opens the
+        camera and loads the models (at start, and again after a fault)."""
+        at = self._progress_at
+        return None if at is None else time.monotonic() - at
+
+    def _progressed(self) -> None:
+        self._progress_at = time.monotonic()
+
     # --- worker ------------------------------------------------------------------------------------------
 
     def _publish(self, **changes: Any) -> None:
@@ -86,23 +102,48 @@ class LiveFeed:
                 logger.warning("pipeline stopped: %s", exc)
                 self._publish(status="camera_error", message=f"{exc}; retrying every {self._retry_s:.0f} s",
                               fps=0.0, customer_at_service=False, preview_bgr=None)
-            if self._stop.wait(self._retry_s):
+            if self._wait_retry():
                 break
 
+    def _wait_retry(self) -> bool:
+        """Wait ``retry_s`` in ticks of at most a second, each one progress (the loop is alive, just without a
+        camera); True when asked to stop."""
+        deadline = time.monotonic() + self._retry_s
+        while (left := deadline - time.monotonic()) > 0:
+            self._progressed()
+            if self._stop.wait(min(left, 1.0)):
+                return True
+        return False
+
     def _run_source(self) -> None:
+        self._progress_at = None  # (re)starting: opening the camera and loading the models may take a while
         with self._source_factory(self._spec) as source:
             fps_cap = self._settings.vision.max_fps
             pipeline = self._pipeline_factory(self._settings, fps_cap)
+            self._progressed()
             try:
                 self._publish(status="running", message="camera running")
                 t_first, wall_first = None, self._clock()
-                rate, last = 0.0, time.monotonic()
+                rate, last, bad_in_a_row = 0.0, time.monotonic(), 0
                 for t, frame in source:
                     if self._stop.is_set():
                         break
                     if t_first is None:
                         t_first = t
-                    for ix in pipeline.update(t, frame):
+                    try:
+                        ended = pipeline.update(t, frame)
+                    except Exception as exc:  # one bad frame must not cost the open episodes: drop it, go on
+                        bad_in_a_row += 1
+                        self.dropped_frames += 1
+                        if bad_in_a_row >= self._max_bad_frames:
+                            raise RuntimeError(f"{bad_in_a_row} frames in a row could not be processed: {exc}") from exc
+                        if bad_in_a_row == 1:  # once per run of bad frames, so a flaky model cannot flood the journal
+                            logger.warning("frame at t=%.2f s dropped (%d so far): %s: %s", t, self.dropped_frames,
+                                           type(exc).__name__, exc, exc_info=self.dropped_frames == 1)
+                        continue
+                    bad_in_a_row = 0
+                    self._progressed()
+                    for ix in ended:
                         self._store_interaction(ix, wall_first + timedelta(seconds=_end_t(ix) - t_first))
                     now = time.monotonic()
                     rate = 0.9 * rate + 0.1 / max(now - last, 1e-6) if rate else 1.0 / max(now - last, 1e-6)
@@ -112,6 +153,11 @@ class LiveFeed:
                     self._publish(status="running", fps=round(rate, 1), customer_at_service=at_service,
                                   preview_bgr=frame.copy() if self._preview else None)
                     del frame  # memory only
+                else:
+                    # The stream ended by itself (a video played to its end): its last customers are gone too.
+                    finish = getattr(pipeline, "finish", None)
+                    for ix in finish() if finish is not None and t_first is not None else ():
+                        self._store_interaction(ix, wall_first + timedelta(seconds=_end_t(ix) - t_first))
             finally:
                 pipeline.close()
 

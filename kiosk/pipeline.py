@@ -90,7 +90,8 @@ class Pipeline:
         v = settings.vision
         self.crops = zone_crops(self.camera, self.zones, v.person_height_m) if v.zone_crops else []
         self._pose = pose if pose is not None else pose_stage(settings, full_frame=v.full_frame or not self.crops)
-        self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps)
+        self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps,
+                                   counter=settings.camera.counter)
         self._episodes = EpisodeTracker(settings.service)
         self.times = StageTimes()
         self.last_frame: SceneFrame | None = None

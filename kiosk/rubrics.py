@@ -1,4 +1,7 @@
-"""Service standards: load a rubric (``rubrics/*.toml``), validate it, and score interactions against it.
+"""Service standards: load a rubric (``kiosk/data/rubrics/*.toml``), validate it, and score interactions against it.
+
+The shipped rubrics are package data, found through ``importlib.resources`` (:func:`load_store_rubric`), so an
+installed wheel finds them wherever it is started; a store may also point ``store.rubric`` at its own file.
 
 A rubric is a list of criteria. Each criterion scores one allowed measure of an
 :class:`~kiosk.service.interaction.Interaction` with a :class:`Band`: 1.0 inside ``[good_min, good_max]``,
@@ -14,7 +17,7 @@ Which criteria an interaction is scored on (the absent-measure rule):
 
 Example::
 
-    rubric = load_rubric("rubrics/default.toml", seeds_dir="../shared/seeds")
+    rubric = load_rubric("kiosk/data/rubrics/default.toml", seeds_dir="../shared/seeds")
     scores = score_interaction(rubric, interaction)   # {"greeting_prompt": 1.0, "wait_time": 0.5, ...}
     overall_score(rubric, scores)                     # weighted mean over the scored criteria, 0..1
 """
@@ -23,8 +26,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 import unicodedata
+from importlib.resources import as_file, files
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any
@@ -222,6 +227,36 @@ def load_rubric(path: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] 
     return rubric
 
 
+# ``store.rubric`` is either one of these names or the path of a TOML file.
+RUBRIC_NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
+
+
+def shipped_rubrics() -> list[str]:
+    """The names of the rubrics that ship with the package (``default``, ``bank_branch``, ...)."""
+    folder = files("kiosk") / "data" / "rubrics"
+    return sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+
+
+def is_rubric_name(spec: str) -> bool:
+    """Whether ``store.rubric`` names a shipped rubric (a bare name) rather than a file."""
+    return re.fullmatch(RUBRIC_NAME_PATTERN, spec) is not None
+
+
+def load_store_rubric(spec: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] | None = None) -> Rubric:
+    """The rubric ``store.rubric`` names: a shipped one by name (package data), else the TOML file at that path.
+
+    Raises:
+        RubricError: an unknown name (the message lists the shipped ones), or a file that cannot be used.
+    """
+    if isinstance(spec, str) and is_rubric_name(spec):
+        if spec not in shipped_rubrics():
+            raise RubricError(f"store.rubric = {spec!r} is not a shipped rubric ({', '.join(shipped_rubrics())}); "
+                              "give one of those names or the path of a rubric TOML file")
+        with as_file(files("kiosk") / "data" / "rubrics" / f"{spec}.toml") as path:
+            return load_rubric(path, seeds_dir)
+    return load_rubric(spec, seeds_dir)
+
+
 def score_interaction(rubric: Rubric, interaction: Interaction) -> dict[str, float]:
     """Score one interaction: criterion id -> 0..1, leaving out criteria whose measure is absent (module docstring)."""
     return {c.id: 0.0 if value is None else c.band.score(value) for c, value in _measured(rubric, interaction)}
@@ -277,7 +312,7 @@ def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
             text = f"key {key!r} is missing (required)"
         elif e["type"] == "extra_forbidden":
             model = models.get(tuple(loc[:-1]))
-            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "see rubrics/README.md"
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "see kiosk/data/rubrics/README.md"
             text = f"key {key!r} is not allowed; allowed keys: {allowed}"
         elif key and not isinstance(e.get("input"), (dict, list, tuple)):
             text = f"{key} = {e['input']!r}: {msg}"

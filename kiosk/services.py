@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,8 +125,8 @@ def _header(what: str) -> str:
 def terminal_unit(layout: ServiceLayout) -> str:
     """``kiosk-terminal.service``: the app on the desktop session the kiosk user is logged in to automatically."""
     if layout.watchdog_s:
-        # The app says READY=1 once its camera and models are up, then WATCHDOG=1 from its frame loop
-        # (notify_systemd); a frozen pipeline is then killed and restarted like a crashed one.
+        # The app says READY=1 once its window is up, then WATCHDOG=1 while its UI and frame loop both move
+        # (kiosk/watchdog.py); a frozen app is then killed and restarted like a crashed one.
         kind = f"Type=notify\nNotifyAccess=main\nWatchdogSec={layout.watchdog_s}s\n"
     else:
         kind = "Type=simple\n"
@@ -297,24 +296,3 @@ def write_units(dest_dir: Path, units: Mapping[str, str]) -> list[Path]:
         os.replace(tmp.name, target)
         written.append(target)
     return written
-
-
-def notify_systemd(state: str, environ: Mapping[str, str] | None = None) -> bool:
-    """Send ``state`` (``"READY=1"``, ``"WATCHDOG=1"``) to systemd's notify socket, as sd_notify(3) does.
-
-    Returns:
-        True when sent; False when not started by systemd with a notify socket (then there is nobody to tell).
-
-    Raises:
-        OSError: the socket exists but the message could not be sent.
-    """
-    env = os.environ if environ is None else environ
-    address = env.get("NOTIFY_SOCKET", "")
-    if not address:
-        return False
-    if address.startswith("@"):  # an abstract socket: its name starts with a NUL byte
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(address)
-        sock.sendall(state.encode())
-    return True

@@ -17,7 +17,13 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, Any, str]]:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             rows += _rows(ann, key + ".")
             continue
-        default = field.default if field.default_factory is None else field.default_factory()
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if "doc_default" in extra:  # a default that depends on the machine: say how it is found
+            default = extra["doc_default"]
+        elif field.default_factory is not None:
+            default = field.default_factory()
+        else:
+            default = field.default
         rows.append((key, default, field.description or ""))
     return rows
 

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kiosk.body_model import side_visibility, skeleton_points
-from kiosk.config import CameraSettings, FloorPoint, Settings, Zone
+from kiosk.config import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
 from kiosk.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
 from kiosk.observation import HeadPose, Observation
 from kiosk.service.episodes import EpisodeTracker
@@ -62,6 +62,7 @@ class SceneNoise(_M):
 
 class SceneCounter(_M):
     height_m: float = Field(1.05, gt=0, le=2)
+    depth_m: float = Field(0.85, gt=0, le=3, description="From the service zone's near edge towards the staff.")
     hides: list[Literal["staff", "customer"]] = Field(default_factory=lambda: ["staff"])
 
 
@@ -84,6 +85,9 @@ class ScenePerson(_M):
     height_m: float = Field(1.70, ge=1.0, le=2.3)
     keyframes: list[Keyframe] = Field(min_length=1)
     unseen: list[tuple[float, float]] = Field(default_factory=list, description="Intervals the camera misses them.")
+    cutouts: list[str] = Field(default_factory=list, description="Composed video only: the catalogue's cut-outs "
+                               "(scenes/composed/cutouts.toml, mirror images included) this person may be drawn as; "
+                               "empty = any. Lets a scene cast different real people as staff and customers.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "ScenePerson":
@@ -143,8 +147,8 @@ class _State:
     head_heading: float
 
 
-def _states_at(scene: Scene, t: float) -> dict[str, _State]:
-    """Everyone present at ``t`` with their true floor position and headings."""
+def states_at(scene: Scene, t: float) -> dict[str, _State]:
+    """Everyone present at ``t`` with their true floor position and headings (the ground truth of a scene)."""
     positions: dict[str, tuple[float, float]] = {}
     for p in scene.person:
         ks = p.keyframes
@@ -172,7 +176,8 @@ def _states_at(scene: Scene, t: float) -> dict[str, _State]:
     return states
 
 
-def _zone_of(scene: Scene, xy: tuple[float, float]):
+def zone_of(scene: Scene, xy: tuple[float, float]) -> str | None:
+    """The scene's zone (staff wins over service over queue) a true floor position lies in."""
     for name in ("staff", "service", "queue"):
         for z in scene.zones:
             if z.name == name and point_in_polygon(xy, np.asarray(z.polygon_m)):
@@ -186,8 +191,9 @@ def true_camera(scene: Scene) -> CameraModel:
     return CameraModel.look_at(c.position_m, c.look_at_m, K, c.width_px, c.height_px)
 
 
-def calibrate(scene: Scene, rng: np.random.Generator) -> CameraSettings:
-    """What the installer's calibration would store: tape marks and zones as clicked in the image."""
+def calibrate(scene: Scene, rng: np.random.Generator, with_counter: bool = True) -> CameraSettings:
+    """What the installer's calibration would store: tape marks and zones as clicked in the image, the camera
+    height and the counter as tape-measured (``with_counter=False``: an installer who skipped the counter)."""
     cam = true_camera(scene)
     c = scene.camera
 
@@ -201,9 +207,26 @@ def calibrate(scene: Scene, rng: np.random.Generator) -> CameraSettings:
 
     floor = [FloorPoint(image_px=px, floor_m=m) for px, m in zip(clicked(scene.floor_points_m), scene.floor_points_m)]
     zones = [Zone(name=z.name, polygon_px=clicked(z.polygon_m)) for z in scene.zones]
+    lo, hi = counter_box(scene)
+    tape = lambda v: round(float(v + rng.normal(0, 0.01)), 3)  # noqa: E731  # a tape measure is good to a cm
+    counter = CounterSettings(height_m=tape(hi[2]), footprint_m=[(tape(x), tape(y)) for x, y in (
+        (lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1]))])
     return CameraSettings(width_px=c.width_px, height_px=c.height_px, hfov_deg=c.hfov_deg,
-                          height_m=round(c.position_m[2] + rng.normal(0, 0.01), 3),  # tape-measured
-                          floor_points=floor, zones=zones)
+                          height_m=tape(c.position_m[2]), floor_points=floor, zones=zones,
+                          counter=counter if with_counter else None)
+
+
+def counter_box(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+    """The counter as a box (lower and upper corners, metres): along the service zone's near edge and its
+    length, ``counter.depth_m`` deep towards the staff, as high as ``counter.height_m``."""
+    zones = {z.name: np.asarray(z.polygon_m, float) for z in scene.zones}
+    service, staff = zones.get("service"), zones.get("staff")
+    if service is None or staff is None or staff[:, 1].mean() >= service[:, 1].mean():
+        raise SceneError(f"scene {scene.name!r}: the counter needs a staff zone at smaller y than the service zone "
+                         "(it runs along x between them)")
+    front = float(service[:, 1].min())
+    return (np.array([service[:, 0].min(), front - scene.counter.depth_m, 0.0]),
+            np.array([service[:, 0].max(), front, scene.counter.height_m]))
 
 
 def observe(scene: Scene, cam: CameraModel, t: float, states: dict[str, _State],
@@ -265,10 +288,11 @@ def run_scene(scene: Scene, settings: Settings) -> SimulationResult:
     """Simulate ``scene`` and measure it with the real pipeline; also compute the truth."""
     rng = np.random.default_rng(scene.seed)
     cam = true_camera(scene)
-    cam_settings = calibrate(scene, rng)
+    # A scripted scene's counter is a height that hides the staff's legs, not a box in the room: no footprint.
+    cam_settings = calibrate(scene, rng, with_counter=False)
     est_cam = camera_from_settings(cam_settings)
     zones = ZoneMap.from_camera_settings(est_cam, cam_settings)
-    floor = FloorTracker(est_cam, zones, settings.tracking, settings.body, scene.fps)
+    floor = FloorTracker(est_cam, zones, settings.tracking, settings.body, scene.fps, counter=cam_settings.counter)
     measured, truth = EpisodeTracker(settings.service), EpisodeTracker(settings.service)
     got: list[Interaction] = []
     want: list[Interaction] = []
@@ -276,11 +300,11 @@ def run_scene(scene: Scene, settings: Settings) -> SimulationResult:
     n = int(math.floor(scene.duration_s * scene.fps)) + 1
     for i in range(n):
         t = i / scene.fps
-        states = _states_at(scene, t)
+        states = states_at(scene, t)
         got += measured.update(floor.update(t, observe(scene, cam, t, states, rng)))
         people = []
         for name, st in states.items():
-            zone = _zone_of(scene, st.position)
+            zone = zone_of(scene, st.position)
             people.append(TrackedPerson(track_id=ids[name], role="staff" if zone == "staff" else "customer",
                                         zone=zone, position_m=st.position, head_heading_rad=st.head_heading,
                                         body_heading_rad=st.body_heading))

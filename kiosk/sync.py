@@ -13,6 +13,7 @@ then left in the outbox for the next round. Every failure is a :class:`SyncError
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.auth
@@ -94,7 +96,12 @@ class BearerAuth(requests.auth.AuthBase):
 
 
 def check_sync_settings(sync: SyncSettings, error: type[Exception] = SyncConfigError) -> None:
-    """Refuse settings no request can succeed with, raising ``error`` with the fix."""
+    """Refuse settings no request can succeed with (or none should be sent with), raising ``error`` with the fix."""
+    if sync.server_url.startswith("http://") and not _is_local(sync.server_url) and not sync.allow_plain_http:
+        raise error(
+            f"sync.server_url = {sync.server_url!r} is plain HTTP to another machine: the device token and the "
+            "aggregates would cross the network unencrypted. Use https://, or set sync.allow_plain_http = true "
+            "(KIOSK_SYNC__ALLOW_PLAIN_HTTP) on a network you trust")
     if not sync.device_token:
         raise error(
             "sync.device_token is empty: register this device on the central server and set the token it printed "
@@ -333,8 +340,13 @@ def _body_text(response: requests.Response) -> str:
 
 
 def _is_local(url: str) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-    return host in ("127.0.0.1", "localhost", "[::1]")
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _utc_now() -> datetime:

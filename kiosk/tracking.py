@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from norfair import Detection, Tracker
 
-from kiosk.config import BodySettings, CameraSettings, TrackingSettings
+from kiosk.config import BodySettings, CameraSettings, CounterSettings, TrackingSettings
 from kiosk.geometry import (
-    CameraModel, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
+    CameraModel, FloorFix, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
     locate_person, point_in_polygon, refine_with_height, wrap_angle,
 )
 from kiosk.observation import Observation
-from kiosk.service.frame import SceneFrame, TrackedPerson, ZoneName
+from kiosk.placement import FloorEstimate, hidden_by_counter, zone_posterior
+from kiosk.plausibility import FEET, HEAD, KNEES, check_skeleton
+from kiosk.service.frame import Role, SceneFrame, TrackedPerson, ZoneName
 
 # When zones overlap, the more specific one wins: behind the counter is staff, at the counter is service.
 _ZONE_PRIORITY: tuple[ZoneName, ...] = ("staff", "service", "queue")
@@ -43,6 +45,9 @@ class ZoneMap:
                 if zname == name and point_in_polygon(floor_xy, poly):
                     return name
         return None
+
+    def polygons_named(self, name: ZoneName) -> list[np.ndarray]:
+        return [poly for zname, poly in self.polygons if zname == name]
 
 
 def floor_homography(camera: CameraModel) -> np.ndarray:
@@ -72,13 +77,18 @@ class FloorTracker:
         tracking: matching distance, memory and smoothing.
         body: height prior for placing people on the floor.
         fps: the frame rate the tracker is fed at (turns seconds of memory into frames).
+        counter: the counter as the installer measured it, or None (then only the body's proportions tell
+            which points a counter hides).
     """
 
     def __init__(self, camera: CameraModel, zones: ZoneMap, tracking: TrackingSettings, body: BodySettings,
-                 fps: float) -> None:
+                 fps: float, counter: CounterSettings | None = None) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
         self._camera, self._zones, self._ts, self._body = camera, zones, tracking, body
+        self._counter = None if counter is None else (np.asarray(counter.footprint_m, float), counter.height_m)
+        self._staff_zones = zones.polygons_named("staff")
+        self._roles: dict[int, _RoleMemory] = {}
         memory = max(2, round(tracking.memory_s * fps))
         self._tracker = Tracker(
             distance_function="euclidean",
@@ -108,12 +118,30 @@ class FloorTracker:
             head, body = self._smooth(obj.id, t, head, body)
             zone = self._zones.zone_of(pos)
             c = self._camera.center_m
-            people.append(TrackedPerson(track_id=int(obj.id), role="staff" if zone == "staff" else "customer",
+            people.append(TrackedPerson(track_id=int(obj.id), role=self._role(int(obj.id), t, zone),
                                         zone=zone, position_m=pos, head_heading_rad=head, body_heading_rad=body,
+                                        head_heading_sd_rad=(math.radians(obs.head.yaw_sd_deg)
+                                                             if head is not None and obs.head is not None else 0.0),
                                         range_sd_m=range_sd, range_axis_rad=math.atan2(pos[1] - c[1], pos[0] - c[0])))
         live = {p.track_id for p in people} | {int(o.id) for o in tracked}
         self._headings = {k: v for k, v in self._headings.items() if k in live}
+        self._roles = {k: v for k, v in self._roles.items() if k in live}
         return SceneFrame(t=t, people=tuple(people))
+
+    def _role(self, tid: int, t: float, zone: ZoneName | None) -> Role:
+        """The track's role with memory: the zone has to say otherwise for ``role_hold_s`` to change it."""
+        said: Role = "staff" if zone == "staff" else "customer"
+        memory = self._roles.get(tid)
+        if memory is None:
+            self._roles[tid] = _RoleMemory(said)
+            return said
+        if said == memory.role:
+            memory.disagree_since = None
+        elif memory.disagree_since is None:
+            memory.disagree_since = t
+        if memory.disagree_since is not None and t - memory.disagree_since >= self._ts.role_hold_s:
+            memory.role, memory.disagree_since = said, None
+        return memory.role
 
     def _to_track_space(self, floor_xy: tuple[float, float]) -> tuple[float, float]:
         """Floor position -> (arc across the view, range / depth ratio), both metres.
@@ -137,20 +165,60 @@ class FloorTracker:
         """Floor position, head/body headings and range uncertainty of one observation, or None when it cannot be
         placed.
 
-        Headings depend on where the person stands (the ray to the camera), and the best placement uses the
-        body's heading to put one-sided landmarks where they are: so place roughly, turn, place again.
+        The landmarks are first checked against the standard body (an impossible skeleton keeps only what is
+        consistent). Headings depend on where the person stands (the ray to the camera), and the best placement
+        uses the body's heading to put one-sided landmarks where they are: so place roughly, turn, place again.
+        Then what the counter hides is dropped and the range meets the staff zone's prior.
         """
-        body_cfg = self._body
-        kw = dict(mean_height_m=body_cfg.mean_height_m, height_sd_m=body_cfg.height_sd_m,
-                  min_visibility=body_cfg.min_keypoint_visibility)
-        fix = locate_person(self._camera, obs.keypoints, **kw)
+        cam, body_cfg = self._camera, self._body
+        checked = check_skeleton(obs.keypoints, body_cfg.min_keypoint_visibility, cam.width_px / cam.height_px)
+        kp = checked.keypoints
+        fix = self._locate(kp, obs, None)
         if fix is None:
             return None
-        head, body = self._headings_at(obs, fix.position_m)
+        if self._counter is not None:
+            seen = np.flatnonzero(kp[:, 2] >= body_cfg.min_keypoint_visibility)
+            hidden = hidden_by_counter(cam, kp[seen, :2] * [cam.width_px, cam.height_px], fix.position_m,
+                                       *self._counter)
+            if hidden.any() and not hidden[np.isin(seen, HEAD)].all():
+                kp = kp.copy()
+                kp[seen[hidden], 2] = 0.0
+                fix = self._locate(kp, obs, fix.position_m) or fix
+        legs_seen = bool((kp[list(KNEES + FEET), 2] >= body_cfg.min_keypoint_visibility).any())
+        pos, range_sd = self._zone_prior(fix.position_m, fix.range_sd_m, legs_seen)
+        head, body = self._headings_at(obs, pos)
+        return pos, head, body, range_sd
+
+    def _locate(self, kp: np.ndarray, obs: Observation, near: tuple[float, float] | None) -> FloorFix | None:
+        """Place the keypoints, turned to the observation's headings as seen from ``near`` (or a first fix)."""
+        b = self._body
+        kw = dict(mean_height_m=b.mean_height_m, height_sd_m=b.height_sd_m, min_visibility=b.min_keypoint_visibility)
+        fix = None
+        if near is None:
+            fix = locate_person(self._camera, kp, **kw)
+            if fix is None:
+                return None
+            near = fix.position_m
+        head, body = self._headings_at(obs, near)
         if body is not None:
-            fix = locate_person(self._camera, obs.keypoints, body_heading_rad=body, head_heading_rad=head, **kw) or fix
-            head, body = self._headings_at(obs, fix.position_m)  # the ray to the camera moved with the person
-        return fix.position_m, head, body, fix.range_sd_m
+            turned = locate_person(self._camera, kp, body_heading_rad=body, head_heading_rad=head, **kw)
+            if turned is not None:
+                return turned
+        return fix if fix is not None else locate_person(self._camera, kp, **kw)
+
+    def _zone_prior(self, pos: tuple[float, float], range_sd: float, legs_seen: bool) -> tuple[tuple[float, float], float]:
+        """Draw an uncertain placement into the staff zone when the evidence agrees with it being there."""
+        c = self._camera.center_m
+        b = self._body
+        r = math.hypot(pos[0] - c[0], pos[1] - c[1])
+        measured = FloorEstimate(pos, math.atan2(pos[1] - c[1], pos[0] - c[0]),
+                                 range_sd_m=math.hypot(range_sd, b.proportion_error * r), lateral_sd_m=b.lean_sd_m)
+        prior = b.legs_seen_staff_prior if legs_seen else b.staff_zone_prior
+        post = zone_posterior(measured, self._staff_zones, prior,
+                              nobody_stands=None if self._counter is None else self._counter[0])
+        if post.position_m == pos:  # the measurement stands, and so does its own spread
+            return pos, range_sd
+        return post.position_m, post.range_sd_m
 
     def _headings_at(self, obs: Observation, pos: tuple[float, float]) -> tuple[float | None, float | None]:
         head = heading_from_yaw(self._camera, pos, obs.head.yaw_deg) if obs.head is not None else None
@@ -166,6 +234,12 @@ class FloorTracker:
         while hist and hist[0][0] < t - window:
             hist.popleft()
         return _circular_median([h for _, h, _ in hist], head), _circular_median([b for _, _, b in hist], body)
+
+
+@dataclass
+class _RoleMemory:
+    role: Role
+    disagree_since: float | None = None
 
 
 def _circular_median(angles: list[float | None], latest: float | None) -> float | None:

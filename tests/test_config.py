@@ -62,3 +62,42 @@ def test_broken_toml_is_reported_with_the_file_name(tmp_path):
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_relative_paths_in_a_settings_file_are_relative_to_that_file(tmp_path, monkeypatch):
+    (tmp_path / "etc").mkdir()
+    f = tmp_path / "etc" / "kiosk.toml"
+    f.write_text('[store]\ndata_dir = "../data"\nrubric = "rubrics/ours.toml"\n[sync]\nca_bundle = "ca.pem"\n')
+    monkeypatch.chdir("/")
+    s = load_settings(f)
+    assert s.store.data_dir == tmp_path / "data"
+    assert s.store.rubric == str(tmp_path / "etc" / "rubrics" / "ours.toml")
+    assert s.sync.ca_bundle == tmp_path / "etc" / "ca.pem"
+
+
+def test_a_shipped_rubric_is_named_not_located(tmp_path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text('[store]\nrubric = "bank_branch"\n')
+    assert load_settings(f).store.rubric == "bank_branch"
+
+
+def test_an_unknown_rubric_name_lists_the_shipped_ones(tmp_path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text('[store]\nrubric = "bank"\n')
+    with pytest.raises(ConfigError, match=r"store.rubric = 'bank'.*bank_branch, default, retail_shop"):
+        load_settings(f)
+
+
+def test_the_default_data_dir_is_the_users_data_home_wherever_the_command_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().store.data_dir == tmp_path / "share" / "kiosk"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().store.data_dir == tmp_path / "home" / ".local" / "share" / "kiosk"
+
+
+def test_a_relative_data_dir_from_the_environment_is_fixed_at_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KIOSK_STORE__DATA_DIR", "here")
+    assert load_settings().store.data_dir == tmp_path / "here"

@@ -19,8 +19,11 @@ import numpy as np
 import pytest
 
 from kiosk import cli
+from kiosk.calibration import load_calibration
+from kiosk.config import CameraSettings, Settings, StoreSettings
 from kiosk.doctor import (
     Check,
+    check_calibration,
     check_camera,
     check_clock,
     check_data_dir,
@@ -28,13 +31,17 @@ from kiosk.doctor import (
     check_disk,
     check_models,
     check_server,
+    check_staff_pin,
     check_token,
+    default_checks,
     mount_fstype,
+    native_output_captured,
     ntp_synchronized,
     report_text,
     run_checks,
 )
 from kiosk.store import Store
+from kiosk.terminal.pin import hash_pin
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -97,6 +104,13 @@ def test_doctor_ends_with_a_verdict_naming_the_failed_checks(doctor_run: subproc
     assert last.startswith("NOT READY") and "camera" in last and "server" in last
 
 
+def test_doctor_output_holds_the_report_only_no_native_library_noise(
+        doctor_run: subprocess.CompletedProcess[str]) -> None:
+    # OpenCV's "[ WARN:0@...]" about camera 99 and MediaPipe's absl/glog lines went to fd 2 meanwhile.
+    assert doctor_run.stderr == ""
+    assert not any(noise in doctor_run.stdout for noise in ("absl", "W0000", "I0000", "[ WARN", "XNNPACK"))
+
+
 def test_doctor_passes_a_writable_data_dir(doctor_run: subprocess.CompletedProcess[str]) -> None:
     verdict, _ = line_of(doctor_run.stdout, "data dir")
     assert verdict.startswith(("OK", "WARN"))  # WARN only when the temp dir is on tmpfs/overlay
@@ -143,6 +157,17 @@ def test_a_missing_pi_camera_points_at_the_ribbon_cable() -> None:
 
     check = check_camera("picamera", (640, 480), opener=opener, devices=lambda: [])
     assert check.status == "fail" and "ribbon cable" in check.fix and "rpicam-hello" in check.fix
+
+
+def test_a_pi_camera_library_that_is_not_importable_gets_a_software_fix() -> None:
+    from kiosk.vision.source import SourceError
+
+    def opener(spec: str, size: tuple[int, int]) -> Any:
+        raise SourceError("picamera2 is not importable: on Raspberry Pi OS install python3-picamera2")
+
+    check = check_camera("picamera", (640, 480), opener=opener, devices=lambda: [])
+    assert check.status == "fail" and "apt-get install python3-picamera2" in check.fix
+    assert "--system-site-packages" in check.fix and "ribbon" not in check.fix
 
 
 def test_an_unsupported_size_points_at_the_size_settings() -> None:
@@ -367,6 +392,30 @@ def test_a_closed_port_is_connection_refused() -> None:
     assert check.status == "fail" and "connection refused" in check.detail and "kiosk-central" in check.fix
 
 
+def test_an_uncalibrated_camera_fails_with_the_calibrate_command() -> None:
+    check = check_calibration(CameraSettings())
+    assert check.status == "fail" and "not calibrated" in check.detail and "kiosk calibrate" in check.fix
+
+
+def test_a_usable_calibration_passes_with_its_zones() -> None:
+    check = check_calibration(load_calibration(ROOT / "tests" / "data" / "vtest_calibration.toml"))
+    assert check.status == "ok" and "queue, service, staff" in check.detail
+
+
+def test_a_calibration_whose_marks_disagree_fails_naming_the_mark() -> None:
+    camera = load_calibration(ROOT / "tests" / "data" / "vtest_calibration.toml")
+    marks = list(camera.floor_points)
+    marks[2] = marks[2].model_copy(update={"image_px": (marks[2].image_px[0] + 80, marks[2].image_px[1])})
+    check = check_calibration(camera.model_copy(update={"floor_points": marks}))
+    assert check.status == "fail" and "tape mark #" in check.detail
+
+
+def test_no_staff_pin_fails_with_the_set_pin_command() -> None:
+    check = check_staff_pin(None)
+    assert check.status == "fail" and "set-pin" in check.fix
+    assert check_staff_pin(hash_pin("482916")).status == "ok"
+
+
 def test_an_empty_token_fails_with_how_to_register() -> None:
     check = check_token("")
     assert check.status == "fail" and "add-device" in check.fix
@@ -381,6 +430,27 @@ def test_a_check_that_crashes_becomes_a_failure_and_the_rest_still_run() -> None
     results = run_checks([("camera", boom), ("token", lambda: check_token("t"))])
     assert [(c.name, c.status) for c in results] == [("camera", "fail"), ("token", "ok")]
     assert "driver exploded" in results[0].detail
+
+
+def test_a_missing_data_dir_skips_the_database_check_instead_of_calling_it_ok(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    results = run_checks([("data dir", lambda: check_data_dir(missing, "kiosk")),
+                          ("database", lambda: check_database(missing), "data dir")])
+    assert [(c.name, c.status) for c in results] == [("data dir", "fail"), ("database", "skip")]
+    assert "SKIP  database" in report_text(results) and "OK" not in report_text(results)
+
+
+def test_the_default_checks_cover_calibration_and_the_staff_pin(tmp_path: Path) -> None:
+    settings = Settings(store=StoreSettings(data_dir=tmp_path))
+    assert {"calibration", "staff PIN"} <= {entry[0] for entry in default_checks(settings, settings.device)}
+
+
+def test_native_output_is_captured_away_from_the_report() -> None:
+    import os
+
+    with native_output_captured() as native:
+        os.write(2, b"W0000 00:00 inference_feedback_manager.cc:114] noise\n")
+    assert "inference_feedback_manager" in native.text
 
 
 def test_warnings_alone_leave_the_terminal_ready() -> None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kiosk.config import Settings
 from kiosk.live import LiveFeed
-from kiosk.rubrics import load_rubric
+from kiosk.rubrics import load_store_rubric
 from kiosk.service.frame import SceneFrame, TrackedPerson
 from kiosk.service.interaction import Interaction
 from kiosk.store import Store
 
-RUBRIC = load_rubric(Path(__file__).resolve().parents[1] / "rubrics" / "default.toml")
+RUBRIC = load_store_rubric("default")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
 

@@ -15,7 +15,7 @@ from kiosk.rubrics import MEASURES, Band, Rubric, RubricError, load_rubric, over
 from kiosk.service.interaction import Interaction
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((REPO / "rubrics").glob("*.toml"))
+SHIPPED = sorted((REPO / "kiosk" / "data" / "rubrics").glob("*.toml"))
 SEEDS = REPO.parent / "shared" / "seeds"
 DIGEST = REPO.parent / "shared" / "RUBRIC-SOURCES.md"
 ALLOWED = {"greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median", "greeted", "rating"}

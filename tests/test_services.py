@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ from kiosk.device_settings import DeviceSettings
 from kiosk.services import (
     ServiceLayout,
     install_services,
-    notify_systemd,
     render_central_unit,
     render_units,
     write_units,
@@ -149,9 +147,13 @@ def test_layouts_a_unit_file_cannot_express_are_refused(tmp_path: Path, case: st
         layout(tmp_path, **changes)
 
 
-def test_a_relative_data_dir_in_the_settings_is_refused_with_an_example(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"store.data_dir = 'var' is relative.*/srv/kiosk/data"):
-        install_services(tmp_path, settings(Path("var")), VENV, config=tmp_path / "kiosk.toml")
+def test_a_settings_file_without_a_data_dir_is_refused_with_an_example(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[sync]\nserver_url = "https://central.example"\n')
+    code = device_main(["--config", str(config), "install-service", "--dest", str(tmp_path / "units")])
+    assert code == 3
+    assert 'does not set store.data_dir' in capsys.readouterr().err and not (tmp_path / "units").exists()
 
 
 # ---- writing them -----------------------------------------------------------------------------------------------
@@ -189,24 +191,35 @@ def test_the_command_writes_the_units_to_dest(tmp_path: Path, capsys: pytest.Cap
     config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n')
     code = device_main(["--config", str(config), "install-service", "--dest", str(tmp_path / "units"),
                         "--user", "shop", "--venv", str(VENV), "--central"])
-    assert code == 0 and len(capsys.readouterr().out.splitlines()) == 6
+    out = capsys.readouterr().out
+    assert code == 0 and sum(line.startswith("wrote ") for line in out.splitlines()) == 6
     assert directives((tmp_path / "units" / "kiosk-terminal.service").read_text())["Service"]["User"] == ["shop"]
+
+
+def test_the_command_says_the_next_step_enabling_every_unit_it_wrote(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n')
+    device_main(["install-service", "--config", str(config), "--dest", str(tmp_path / "units"), "--central"])
+    out = capsys.readouterr().out
+    assert (f"next: copy them to /etc/systemd/system (or into the image), then systemctl daemon-reload && "
+            "systemctl enable --now kiosk-terminal.service kiosk-heartbeat.timer kiosk-sync.timer "
+            "kiosk-central.service") in out
+
+
+def test_the_command_into_the_system_directory_names_enable_then_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import kiosk.services
+
+    monkeypatch.setattr(kiosk.services, "SYSTEM_UNIT_DIR", tmp_path / "system")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n')
+    device_main(["install-service", "--config", str(config), "--dest", str(tmp_path / "system")])
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["next: systemctl daemon-reload && systemctl enable --now kiosk-terminal.service "
+                        "kiosk-heartbeat.timer kiosk-sync.timer", f"then: kiosk --config {config} doctor"]
 
 
 def test_the_command_without_a_settings_file_says_what_to_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = device_main(["install-service", "--dest", str(tmp_path)])
     assert code == 3 and "--config FILE" in capsys.readouterr().err
-
-
-# ---- sd_notify ----------------------------------------------------------------------------------------------------
-
-def test_notify_reaches_the_systemd_socket(tmp_path: Path) -> None:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
-        server.bind(str(tmp_path / "notify"))
-        server.settimeout(5)
-        assert notify_systemd("WATCHDOG=1", {"NOTIFY_SOCKET": str(tmp_path / "notify")}) is True
-        assert server.recv(64) == b"WATCHDOG=1"
-
-
-def test_notify_outside_systemd_does_nothing() -> None:
-    assert notify_systemd("READY=1", {}) is False

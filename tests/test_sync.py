@@ -114,6 +114,21 @@ def test_missing_ca_bundle_is_refused(tmp_path: Path) -> None:
         build_session(SyncSettings(device_token="t", ca_bundle=tmp_path / "nope.pem"))
 
 
+def test_plain_http_to_another_machine_is_refused() -> None:
+    with pytest.raises(SyncConfigError, match="sync.allow_plain_http"):
+        build_session(SyncSettings(device_token="t", server_url="http://central.example:8000"))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000",
+                                 "https://central.example"])
+def test_loopback_http_and_https_are_accepted(url: str) -> None:
+    build_session(SyncSettings(device_token="t", server_url=url)).close()
+
+
+def test_plain_http_to_another_machine_when_explicitly_allowed() -> None:
+    build_session(SyncSettings(device_token="t", server_url="http://10.0.0.5:8000", allow_plain_http=True)).close()
+
+
 def test_session_verifies_tls_and_sends_the_bearer_token() -> None:
     session = build_session(SyncSettings(device_token="secret"))
     assert session.verify is True

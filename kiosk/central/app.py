@@ -6,25 +6,31 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from kiosk.central import db
 from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
+from kiosk.central.csrf import OriginCheck
+from kiosk.central.device_gate import DeviceGate
+from kiosk.central.errors import http_error, readable_422
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
 from kiosk.central.settings import CentralSettings
+from kiosk.central.throttle import FailureThrottle, HashGate
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
+DEVICE_PATHS = frozenset({f"{API_PREFIX}/aggregates", f"{API_PREFIX}/heartbeat"})
 
 
 def _utcnow() -> dt.datetime:
@@ -70,13 +76,25 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = db.session_factory(engine)
     app.state.clock = clock
-    app.state.rate_limiter = RateLimiter(settings.ingest_per_minute, settings.ingest_burst, *([rate_clock] if rate_clock else []))
+    clocks = [rate_clock] if rate_clock else []
+    app.state.rate_limiter = RateLimiter(settings.ingest_per_minute, settings.ingest_burst, *clocks)
+    t = settings.throttle
+    app.state.account_throttle = FailureThrottle(t.account_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    app.state.client_throttle = FailureThrottle(t.client_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    token_throttle = FailureThrottle(t.token_free_failures, t.backoff_s, t.max_backoff_s, *clocks)
+    app.state.hash_gate = HashGate(t.max_concurrent_hashes)
     # SQLite has one writer at a time: serialising ingest and heartbeats here turns lock waits into an orderly queue.
     app.state.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost last: headers on every answer, then the Host check, cross-site refusal, the device token (before
+    # any body is read), and the body's size and time caps.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(DeviceGate, paths=DEVICE_PATHS, sessions=app.state.sessionmaker, throttle=token_throttle)
+    app.add_middleware(OriginCheck, trusted_origins=settings.trusted_origins)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.trusted_hosts), www_redirect=False)
     app.add_middleware(SecurityHeaders)
-    app.add_exception_handler(RequestValidationError, _readable_422)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, readable_422)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     for router in (ingest.router, heartbeat.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -89,27 +107,6 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _where(loc: Iterable[Any]) -> str:
-    parts = [p for p in loc if p not in ("body",)]
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "body"
-
-
-async def _readable_422(_: Request, exc: RequestValidationError) -> JSONResponse:
-    # One line per problem, naming the field: "aggregates[3].greeted: greeted (12) exceeds interactions (10)".
-    # The offending input is not echoed back: a large batch would be sent back whole.
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "invalid")), "type": str(e.get("type", ""))}
-        for e in exc.errors()
-    ]
-    message = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors[:20])
-    if len(errors) > 20:
-        message += f"; and {len(errors) - 20} more"
-    return JSONResponse({"detail": errors, "message": message}, status_code=422)
 
 
 async def _to_login(_: Request, exc: LoginRequired) -> RedirectResponse:

@@ -71,14 +71,27 @@ def create_device(session: Session, device_id: str, store_id: str) -> tuple[m.De
     return device, token
 
 
-def rotate_device_token(session: Session, device_id: str) -> str:
+def _device(session: Session, device_id: str) -> m.Device:
     device = session.get(m.Device, device_id)
     if device is None:
         raise ValueError(f"device {device_id!r} does not exist")
+    return device
+
+
+def rotate_device_token(session: Session, device_id: str) -> str:
+    """Give the device a new token (returned, to show once) and re-activate it; the old token stops working."""
+    device = _device(session, device_id)
     token = new_token()
     device.token_hash = token_hash(token)
     device.revoked_at = None
     return token
+
+
+def revoke_device(session: Session, device_id: str) -> None:
+    """Its token stops working at once (401); its data stays. ``rotate_device_token`` brings it back."""
+    device = _device(session, device_id)
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
 
 
 def device_by_token(session: Session, token: str) -> m.Device | None:
@@ -169,7 +182,36 @@ def authenticate(session: Session, username: str, password: str) -> m.User | Non
         return None  # cannot exist; also keeps bytes PostgreSQL rejects (NUL) away from the query
     user = session.scalar(select(m.User).where(m.User.username == username))
     ok = verify_password(password, user.password_hash if user else None)
-    return user if ok else None
+    return user if ok and user is not None and user.disabled_at is None else None
+
+
+def _user(session: Session, username: str) -> m.User:
+    user = session.scalar(select(m.User).where(m.User.username == username))
+    if user is None:
+        raise ValueError(f"user {username!r} does not exist")
+    return user
+
+
+def end_sessions(session: Session, username: str) -> int:
+    """Sign the user out everywhere; returns how many sessions ended."""
+    user = _user(session, username)
+    ended = session.execute(delete(m.LoginSession).where(m.LoginSession.user_id == user.id))
+    return int(ended.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def set_user_disabled(session: Session, username: str, disabled: bool) -> None:
+    """Disable (and sign out everywhere) or re-enable a user."""
+    user = _user(session, username)
+    user.disabled_at = (user.disabled_at or utcnow()) if disabled else None
+    if disabled:
+        end_sessions(session, username)
+
+
+def reset_password(session: Session, username: str, password: str) -> None:
+    """Set a new password and end the user's sessions (whoever knew the old one is signed out)."""
+    user = _user(session, username)
+    user.password_hash = hash_password(password)
+    end_sessions(session, username)
 
 
 def open_session(session: Session, user: m.User, ttl_s: int) -> str:
@@ -187,7 +229,8 @@ def user_by_session(session: Session, token: str) -> m.User | None:
         return None
     if row.expires_at < utcnow():
         return None
-    return session.get(m.User, row.user_id)
+    user = session.get(m.User, row.user_id)
+    return user if user is not None and user.disabled_at is None else None
 
 
 def close_session(session: Session, token: str) -> None:

@@ -43,6 +43,11 @@ def get_now(request: Request) -> dt.datetime:
     return now
 
 
+def client_address(request: Request) -> str:
+    """The peer's address (the server trusts no forwarded-for header: proxy_headers is off)."""
+    return request.client.host if request.client else "unknown"
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
 NowDep = Annotated[dt.datetime, Depends(get_now)]

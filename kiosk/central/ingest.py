@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiosk.aggregate import Aggregate
+from kiosk.aggregate import MEASURES, Aggregate
 from kiosk.central import models as m
 from kiosk.central.partitions import ensure_partitions
-from kiosk.central.totals import Totals, totals_from_wire, totals_to_columns
+from kiosk.central.settings import CentralSettings
+from kiosk.central.totals import Totals, totals_columns, totals_from_wire, totals_to_columns
 
 _UPSERT_COLUMNS = (
     "store_id", "interactions", "greeted", "abandoned", "rating_1", "rating_2", "rating_3", "rating_4",
@@ -69,17 +70,36 @@ def week_start(day: dt.date) -> dt.date:
 # hostile terminal cannot overflow a database integer or push a percentile sum to infinity.
 MAX_ROW_INTERACTIONS = 100_000  # one counter, one day
 MAX_MEASURE = {"greeting_s": 86_400.0, "wait_s": 86_400.0, "eye_contact_ratio": 1.0, "distance_m_median": 100.0}
-# A terminal with a broken clock could claim year 1 or 9999; local dates near those overflow.
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+PERIOD_LENGTH = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+_K_RULE = "privacy.min_group_size"
 
 
-def check_batch(device: m.Device, device_id: str, rows: Iterable[Aggregate]) -> None:
+@dataclass(frozen=True)
+class IngestRules:
+    """What a row must satisfy beyond the wire model, fixed for one request (settings plus the server's clock).
+
+    ``latest_end``: no period may end after it (the current hour is unfinished, a future one impossible);
+    ``earliest_start``: none may start before it (retention).
+    """
+
+    k: int
+    earliest_start: dt.datetime
+    latest_end: dt.datetime
+
+    @classmethod
+    def at(cls, now: dt.datetime, settings: CentralSettings) -> IngestRules:
+        return cls(k=settings.min_group_size,
+                   earliest_start=now - dt.timedelta(days=settings.max_age_days),
+                   latest_end=now + dt.timedelta(seconds=settings.clock_skew_s))
+
+
+def check_batch(device: m.Device, device_id: str, rows: Iterable[Aggregate], rules: IngestRules) -> None:
     """Refuse (before writing anything) a batch that is not wholly the device's own, or not plausible.
 
     Raises:
         IngestForbidden: another device's or another store's aggregates (403).
-        IngestInvalid: a count or measure beyond what a counter can produce (422).
+        IngestInvalid: a count or measure beyond what a counter can produce, a group under k, or a period that
+            is unfinished, in the future or past retention (422, naming the rule).
     """
     if device_id != device.id:
         raise IngestForbidden(f"device_id {device_id!r} in the body is not the token's device {device.id!r}")
@@ -88,12 +108,38 @@ def check_batch(device: m.Device, device_id: str, rows: Iterable[Aggregate]) -> 
             raise IngestForbidden(f"aggregates[{i}].device_id {r.device_id!r} is not the token's device {device.id!r}")
         if r.store_id != device.store_id:
             raise IngestForbidden(f"aggregates[{i}].store_id {r.store_id!r}: this device belongs to store {device.store_id!r}")
+        _check_period(i, r, rules)
+        _check_k(i, r, rules.k)
         _check_plausible(i, r)
 
 
+def _check_period(i: int, r: Aggregate, rules: IngestRules) -> None:
+    start = r.period_start
+    if start < rules.earliest_start:
+        raise IngestInvalid(f"aggregates[{i}].period_start {start.isoformat()} is before {rules.earliest_start:%Y-%m-%d}: "
+                            "older than central.max_age_days allows")
+    # start is checked on its own first: the end of a period on 9999-12-31 is past the calendar (OverflowError).
+    if start >= rules.latest_end or start + PERIOD_LENGTH[r.period] > rules.latest_end:
+        raise IngestInvalid(f"aggregates[{i}].period_start {start.isoformat()}: this {r.period} has not ended by the "
+                            f"server's clock plus central.clock_skew_s ({rules.latest_end.isoformat()}); only finished "
+                            "periods may be sent (check the terminal's clock)")
+
+
+def _check_k(i: int, r: Aggregate, k: int) -> None:
+    rule = f"under the minimum group size k={k} ({_K_RULE})"
+    if r.interactions < k:
+        raise IngestInvalid(f"aggregates[{i}].interactions = {r.interactions} is {rule}: such a group must be merged "
+                            "into the day or dropped on the terminal")
+    for name in MEASURES:
+        st = getattr(r, name)
+        if st.p50 is not None and st.n < k:
+            raise IngestInvalid(f"aggregates[{i}].{name} has percentiles of n = {st.n} values, {rule}: send them null")
+    for c, cc in r.within_target.items():
+        if cc.met is not None and cc.n < k:
+            raise IngestInvalid(f"aggregates[{i}].within_target.{c} has met of n = {cc.n}, {rule}: send it null")
+
+
 def _check_plausible(i: int, r: Aggregate) -> None:
-    if not EARLIEST <= r.period_start < LATEST:
-        raise IngestInvalid(f"aggregates[{i}].period_start {r.period_start.isoformat()} is outside 2000..2099")
     if r.interactions > MAX_ROW_INTERACTIONS:
         raise IngestInvalid(f"aggregates[{i}].interactions = {r.interactions} is above {MAX_ROW_INTERACTIONS}")
     for face, count in r.ratings.items():
@@ -185,7 +231,8 @@ def aggregate_totals(a: Any) -> Totals:
 
 
 def refresh_store_days(session: Session, pairs: set[tuple[str, dt.date]], chunk: int = 500) -> None:
-    """Recompute the ``store_days`` (and criteria) rollup of each (store_id, day) in ``pairs`` from its rows.
+    """Recompute the ``store_days`` (and criteria) rollup of each (store_id, day) in ``pairs`` from its rows, and the
+    ``store_weeks`` of their weeks from the days.
 
     A day's total is the plain sum of its rows: hour rows carry the hours with at least k interactions and the
     day row only the quiet hours merged together (kiosk.aggregate), so no interaction is in two rows.
@@ -222,3 +269,19 @@ def _refresh(session: Session, store_id: str, days: list[dt.date]) -> None:
         session.execute(insert(m.StoreDay), day_rows)
     if crit_rows:
         session.execute(insert(m.StoreDayCriterion), crit_rows)
+    _refresh_weeks(session, store_id, sorted({week_start(d) for d in days}))
+
+
+def _refresh_weeks(session: Session, store_id: str, weeks: list[dt.date]) -> None:
+    """Recompute ``store_weeks`` (and criteria) of ``weeks`` from their ``store_days``, in SQL: at most 7 rows each."""
+    sd, sdc, sw, swc = m.StoreDay, m.StoreDayCriterion, m.StoreWeek, m.StoreWeekCriterion
+    session.execute(delete(sw).where(sw.store_id == store_id, sw.week_start.in_(weeks)))
+    session.execute(delete(swc).where(swc.store_id == store_id, swc.week_start.in_(weeks)))
+    cols = totals_columns()
+    days = (select(sd.store_id, sd.week_start, func.count(), *[func.sum(getattr(sd, c)) for c in cols])
+            .where(sd.store_id == store_id, sd.week_start.in_(weeks)).group_by(sd.store_id, sd.week_start))
+    session.execute(insert(sw).from_select(["store_id", "week_start", "days", *cols], days))
+    crit = (select(sdc.store_id, sdc.week_start, sdc.criterion, func.sum(sdc.n), func.sum(sdc.met))
+            .where(sdc.store_id == store_id, sdc.week_start.in_(weeks))
+            .group_by(sdc.store_id, sdc.week_start, sdc.criterion))
+    session.execute(insert(swc).from_select(["store_id", "week_start", "criterion", "n", "met"], crit))

@@ -1,13 +1,19 @@
-"""Protection of the ingest edge: a request-size cap (ASGI middleware) and a per-device token bucket."""
+"""Protection of the edge: security headers, a request-size and body-time cap (ASGI middleware), a per-device token
+bucket."""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 # The pages run no script and load nothing from elsewhere, so the browser may refuse both outright.
 _SECURITY_HEADERS = {
@@ -19,7 +25,12 @@ _SECURITY_HEADERS = {
 
 
 class SecurityHeaders:
-    """Adds the headers above to every response (pure ASGI, so streaming responses stay streaming)."""
+    """Adds the headers above to every response (pure ASGI, so streaming responses stay streaming).
+
+    Everything but the static files also gets ``Cache-Control: no-store``: signed-in pages, CSV and JSON must
+    not stay in a shared or back-button cache. An error no handler caught is answered here, with the headers,
+    instead of by Starlette's outermost plain-text 500 (which sits outside every middleware).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,15 +39,27 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cacheable = scope.get("path", "").startswith("/static/")
+        started = False
 
         async def with_headers(msg: Message) -> None:
+            nonlocal started
             if msg["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=msg)
                 for k, v in _SECURITY_HEADERS.items():
                     headers.setdefault(k, v)
+                if not cacheable:
+                    headers["cache-control"] = "no-store"
             await send(msg)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            await send_json(with_headers, 500, "internal error; the server log has the details")
 
 
 class BodySizeLimit:
@@ -47,9 +70,10 @@ class BodySizeLimit:
     while the app itself reads would reach the client as a 400 instead of a 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -61,17 +85,23 @@ class BodySizeLimit:
                 return
         messages: list[Message] = []
         received = 0
-        while True:
-            msg = await receive()
-            messages.append(msg)
-            if msg["type"] != "http.request":
-                break  # a disconnect: hand it on, the app will see it
-            received += len(msg.get("body", b""))
-            if received > self.max_bytes:
-                await self._refuse(send)
-                return
-            if not msg.get("more_body", False):
-                break
+        # A client trickling its body would hold a connection (and, on ingest, a worker) open for ever.
+        with anyio.move_on_after(self.timeout_s) as deadline:
+            while True:
+                msg = await receive()
+                messages.append(msg)
+                if msg["type"] != "http.request":
+                    break  # a disconnect: hand it on, the app will see it
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                if not msg.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await send_json(send, 408, f"request body not received within {self.timeout_s:g} s",
+                            headers={"connection": "close"})
+            return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
@@ -79,10 +109,16 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = f'{{"detail":"request body larger than {self.max_bytes} bytes"}}'.encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 413, f"request body larger than {self.max_bytes} bytes")
+
+
+async def send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """A whole JSON error response ``{"detail": ...}`` from ASGI middleware."""
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RateLimiter:

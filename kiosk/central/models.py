@@ -122,6 +122,8 @@ class User(Base):
     # A manager's one store; null for other roles.
     store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"), default=None)
     created_at: Mapped[dt.datetime]
+    # Set by `kiosk central disable-user`: such a user can neither sign in nor use a session opened before.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     regions: Mapped[list[Region]] = relationship(secondary="user_regions", order_by="Region.id")
 
 
@@ -187,15 +189,9 @@ class Aggregate(Base):
     received_at: Mapped[dt.datetime]
 
 
-class StoreDay(Base):
-    """Additive rollup of a store's aggregates for one local day (recomputed for each day a batch touches)."""
+class _Sums:
+    """The additive columns of a rollup (kiosk.central.totals.totals_to_columns names them)."""
 
-    __tablename__ = "store_days"
-
-    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    # Monday of the day's ISO week, so weekly trends group portably on SQLite and PostgreSQL.
-    week_start: Mapped[dt.date] = mapped_column(Date)
     interactions: Mapped[int] = mapped_column(Integer)
     greeted: Mapped[int] = mapped_column(Integer)
     abandoned: Mapped[int] = mapped_column(Integer)
@@ -220,7 +216,41 @@ class StoreDay(Base):
     distance_m_median_p90_sum: Mapped[float] = mapped_column(Float)
     distance_m_median_mean_sum: Mapped[float] = mapped_column(Float)
 
+
+class StoreDay(_Sums, Base):
+    """Additive rollup of a store's aggregates for one local day (recomputed for each day a batch touches)."""
+
+    __tablename__ = "store_days"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    # Monday of the day's ISO week, so weekly trends group portably on SQLite and PostgreSQL.
+    week_start: Mapped[dt.date] = mapped_column(Date)
+
     __table_args__ = (Index("ix_store_days_day", "day", "store_id"),)
+
+
+class StoreWeek(_Sums, Base):
+    """The store's ``store_days`` of one ISO week summed (recomputed with them at ingest), so a year's report reads
+    52 rows per store instead of 365."""
+
+    __tablename__ = "store_weeks"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer)  # store-days with data in the week
+
+
+class StoreWeekCriterion(Base):
+    """``store_day_criteria`` of one ISO week summed."""
+
+    __tablename__ = "store_week_criteria"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    criterion: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    met: Mapped[int] = mapped_column(Integer)
 
 
 class StoreDayCriterion(Base):

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kiosk.aggregate import MIN_ROW_INTERACTIONS
+
 DEFAULT_DB_FILE = "central.sqlite"
+# kiosk.config.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.
+DEFAULT_MIN_GROUP_SIZE = 5
+MAX_MIN_GROUP_SIZE = 1000
 
 
 class AlertSettings(BaseModel):
@@ -22,6 +27,19 @@ class AlertSettings(BaseModel):
     min_ratings: int = Field(10, ge=1, le=100_000, description="Fewer ratings than this never raise a low-rating alert (too few to judge).")
     p90_wait_s: float = Field(300.0, gt=0, le=86_400, description="p90 wait (seconds) at or above which a store is flagged.")
     outlier_z: float = Field(3.0, gt=0, le=20, description="Robust z-score (median/MAD) beyond which a store's measure is an outlier.")
+
+
+class ThrottleSettings(BaseModel):
+    """Brakes on guessing: passwords per account and per client, device tokens per client (429 + Retry-After)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_free_failures: int = Field(5, ge=1, le=1000, description="Wrong passwords for one account before each further one locks it out (backoff).")
+    client_free_failures: int = Field(20, ge=1, le=100_000, description="Failed sign-ins from one client address, any account, before it is locked out.")
+    token_free_failures: int = Field(10, ge=1, le=100_000, description="Unknown device tokens from one client address before it is locked out.")
+    backoff_s: float = Field(2.0, gt=0, le=3600, description="First lock-out; it doubles with each further failure.")
+    max_backoff_s: float = Field(900.0, gt=0, le=86_400, description="Longest lock-out; failures are forgotten after this long without one.")
+    max_concurrent_hashes: int = Field(2, ge=1, le=64, description="Password checks (argon2, 64 MiB each) running at once; more sign-ins wait briefly, then get 429.")
 
 
 class CentralSettings(BaseModel):
@@ -44,6 +62,20 @@ class CentralSettings(BaseModel):
     ingest_burst: int = Field(20, ge=1, le=100_000, description="Ingest requests a device may send at once before the rate applies.")
     session_ttl_s: int = Field(12 * 3600, ge=60, le=90 * 86_400, description="Lifetime of a login session.")
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set when served over HTTPS).")
+    allow_plain_http: bool = Field(
+        False, description="Let `kiosk serve` bind a non-loopback address with cookie_secure off (session cookies in "
+                           "clear text on the network): refused unless set.",
+    )
+    trusted_hosts: tuple[str, ...] = Field(
+        ("localhost", "127.0.0.1", "::1"), min_length=1,
+        description="Host header values the server answers (others get 400); add the name clients use, e.g. "
+                    "kiosk.example.com or *.example.com.",
+    )
+    trusted_origins: tuple[str, ...] = Field(
+        (), description="Origins (https://name[:port]) besides the server's own from which sign-in, sign-out and other "
+                        "POSTs are accepted; a POST from any other origin is refused (403).",
+    )
+    body_timeout_s: float = Field(30.0, gt=0, le=3600, description="A request body not received in full within this is refused (408).")
     silent_after_s: int = Field(
         26 * 3600, ge=600, le=90 * 86_400, description="A device that has not synced for this long is shown as silent."
     )
@@ -59,7 +91,21 @@ class CentralSettings(BaseModel):
     distance_band_edges_m: tuple[float, float, float] = Field(
         (0.75, 1.2, 3.6), description="Upper edges of the intimate, personal and social bands (DESIGN §4), metres."
     )
-    alerts: AlertSettings = AlertSettings()
+    min_group_size: int = Field(
+        DEFAULT_MIN_GROUP_SIZE, ge=MIN_ROW_INTERACTIONS, le=MAX_MIN_GROUP_SIZE,
+        description="k: not set here but taken from privacy.min_group_size, the terminals' own k. Ingest refuses a row, "
+                    "a measure or a criterion of fewer than k; reports show no figure from fewer than k.",
+    )
+    clock_skew_s: int = Field(
+        900, ge=0, le=86_400,
+        description="How far past the server's clock a row's period may end (terminal clocks drift); a period "
+                    "ending later is not finished and is refused.",
+    )
+    max_age_days: int = Field(
+        400, ge=1, le=3660, description="Rows whose period started longer ago than this are refused (retention)."
+    )
+    alerts: AlertSettings = Field(AlertSettings(), description="When a store enters the regional alerts list.")
+    throttle: ThrottleSettings = Field(ThrottleSettings(), description="Brakes on guessing passwords and device tokens.")
 
     @field_validator("distance_band_edges_m")
     @classmethod
@@ -67,6 +113,23 @@ class CentralSettings(BaseModel):
         if not 0 < v[0] < v[1] < v[2]:
             raise ValueError(f"distance_band_edges_m must increase and be positive, got {v}")
         return v
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _host_patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for host in v:
+            if not host or "/" in host or "*" in host[1:] or (host.startswith("*") and not host.startswith("*.")):
+                raise ValueError(f"trusted_hosts entry {host!r} must be a host name or address, or *.domain")
+        return v
+
+    @field_validator("trusted_origins")
+    @classmethod
+    def _origins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in v:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"trusted_origins entry {origin!r} must be scheme://host[:port], e.g. https://kiosk.example.com")
+        return tuple(o.lower() for o in v)
 
     @field_validator("db_url")
     @classmethod

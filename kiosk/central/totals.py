@@ -53,54 +53,73 @@ class Totals:
             mine[1] += met
         self.rows += other.rows
 
-    # --- derived figures (None when there is nothing to divide) ---
+    # --- derived figures (None when there is nothing to divide, or fewer than k behind it) ---
+    # ``k`` is the minimum group size (privacy.min_group_size): ingest already refuses groups under it, and the
+    # figures check again so rows from before that rule, or from before k was raised, still show nothing smaller.
 
-    def stat(self, measure: str, stat: str) -> float | None:
-        """n-weighted mean of ``stat`` (p50/p90/mean) of ``measure``; None when no row gave it."""
+    def stat(self, measure: str, stat: str, k: int) -> float | None:
+        """n-weighted mean of ``stat`` (p50/p90/mean) of ``measure``; None when fewer than k values gave it."""
         s = self.measure_sums[measure]
-        return None if s["n"] <= 0 else s[f"{stat}_sum"] / s["n"]
+        return pooled(s[f"{stat}_sum"], s["n"], k)
 
     @property
     def ratings_n(self) -> int:
         return sum(self.ratings)
 
     @staticmethod
-    def ratio(part: int | float, whole: int | float) -> float | None:
-        return None if whole <= 0 else part / whole
+    def ratio(part: int | float, whole: int | float, k: int = 1) -> float | None:
+        return None if whole <= 0 or whole < k else part / whole
 
-    def rating_mean(self) -> float | None:
-        return self.ratio(sum((i + 1) * c for i, c in enumerate(self.ratings)), self.ratings_n)
+    def rating_mean(self, k: int) -> float | None:
+        return rating_mean(self.ratings, k)
 
-    def low_rating_share(self) -> float | None:
+    def low_rating_share(self, k: int) -> float | None:
         """Share of ratings that are 1 or 2 (the two unhappy faces)."""
-        return self.ratio(self.ratings[0] + self.ratings[1], self.ratings_n)
+        return low_rating_share(self.ratings, k)
 
-    def criterion_share(self, criterion: str | None) -> float | None:
-        """Share of judged interactions that met ``criterion``; None when it was never judged."""
+    def criterion_share(self, criterion: str | None, k: int) -> float | None:
+        """Share of judged interactions that met ``criterion``; None when judged on fewer than k."""
         if criterion is None or criterion not in self.criteria:
             return None
         n, met = self.criteria[criterion]
-        return self.ratio(met, n)
+        return self.ratio(met, n, k)
 
-    def figures(self, greeting_criterion: str | None) -> dict[str, float | int | None]:
-        """The flat figures every report shows (keys are FIGURES)."""
-        has = self.rows > 0
+    def figures(self, greeting_criterion: str | None, k: int) -> dict[str, float | int | None]:
+        """The flat figures every report shows (keys are FIGURES); all None for fewer than k interactions."""
+        if self.rows <= 0 or self.interactions < k:
+            return dict.fromkeys(FIGURES)
         return {
-            "interactions": self.interactions if has else None,
-            "greeted_share": self.ratio(self.greeted, self.interactions),
-            "greeted_within_target_share": self.criterion_share(greeting_criterion),
-            "abandoned_share": self.ratio(self.abandoned, self.interactions),
-            "greeting_p50_s": self.stat("greeting_s", "p50"),
-            "greeting_p90_s": self.stat("greeting_s", "p90"),
-            "wait_p50_s": self.stat("wait_s", "p50"),
-            "wait_p90_s": self.stat("wait_s", "p90"),
-            "eye_contact_ratio": self.stat("eye_contact_ratio", "mean"),
-            "distance_p50_m": self.stat("distance_m_median", "p50"),
-            "distance_p90_m": self.stat("distance_m_median", "p90"),
-            "rating_mean": self.rating_mean(),
-            "low_rating_share": self.low_rating_share(),
-            "ratings_n": self.ratings_n if has else None,
+            "interactions": self.interactions,
+            "greeted_share": self.ratio(self.greeted, self.interactions, k),
+            "greeted_within_target_share": self.criterion_share(greeting_criterion, k),
+            "abandoned_share": self.ratio(self.abandoned, self.interactions, k),
+            "greeting_p50_s": self.stat("greeting_s", "p50", k),
+            "greeting_p90_s": self.stat("greeting_s", "p90", k),
+            "wait_p50_s": self.stat("wait_s", "p50", k),
+            "wait_p90_s": self.stat("wait_s", "p90", k),
+            "eye_contact_ratio": self.stat("eye_contact_ratio", "mean", k),
+            "distance_p50_m": self.stat("distance_m_median", "p50", k),
+            "distance_p90_m": self.stat("distance_m_median", "p90", k),
+            "rating_mean": self.rating_mean(k),
+            "low_rating_share": self.low_rating_share(k),
+            "ratings_n": self.ratings_n,
         }
+
+
+# The same rules for callers holding bare sums (a weekly trend reads thousands of rows: no Totals per row).
+
+def pooled(stat_sum: float, n: float, k: int) -> float | None:
+    """A pooled percentile or mean from its n-weighted sum; None when fewer than k values (or none) gave it."""
+    return None if n <= 0 or n < k else stat_sum / n
+
+
+def rating_mean(ratings: list[int], k: int) -> float | None:
+    return Totals.ratio(sum((i + 1) * c for i, c in enumerate(ratings)), sum(ratings), k)
+
+
+def low_rating_share(ratings: list[int], k: int) -> float | None:
+    """Share of ratings that are 1 or 2 (the two unhappy faces); None for fewer than k ratings."""
+    return Totals.ratio(ratings[0] + ratings[1], sum(ratings), k)
 
 
 FigureName = Literal[
@@ -175,21 +194,27 @@ def totals_to_columns(t: Totals) -> dict[str, Any]:
 
 def totals_columns() -> list[str]:
     """Names of the additive ``store_days`` columns, for building ``SUM(...)`` queries."""
-    return list(totals_to_columns(Totals()))
+    return list(_COLUMNS)
 
 
 def totals_from_columns(row: Mapping[str, Any], criteria: Mapping[str, list[int]] | None = None) -> Totals:
-    """Inverse of :func:`totals_to_columns`, also for SQL ``SUM`` results labelled alike (plus a ``rows`` count)."""
+    """Inverse of :func:`totals_to_columns`, also for SQL ``SUM`` results labelled alike (plus a ``rows`` count).
+    A column missing from ``row`` counts as 0 (a weekly read sums only the columns its points show)."""
+    get = row.get
     t = Totals(
-        interactions=int(row["interactions"] or 0),
-        greeted=int(row["greeted"] or 0),
-        abandoned=int(row["abandoned"] or 0),
-        ratings=[int(row[f"rating_{i}"] or 0) for i in range(1, 5)],
-        rows=int(row.get("rows", 1) or 0),
+        interactions=int(get("interactions") or 0),
+        greeted=int(get("greeted") or 0),
+        abandoned=int(get("abandoned") or 0),
+        ratings=[int(get(f"rating_{i}") or 0) for i in range(1, 5)],
+        rows=int(get("rows", 1) or 0),
     )
     for m in MEASURES:
-        t.measure_sums[m]["n"] = int(row[f"{m}_n"] or 0)
+        sums = t.measure_sums[m]
+        sums["n"] = int(get(f"{m}_n") or 0)
         for k in ("p50_sum", "p90_sum", "mean_sum"):
-            t.measure_sums[m][k] = float(row[f"{m}_{k}"] or 0.0)
+            sums[k] = float(get(f"{m}_{k}") or 0.0)
     t.criteria = {c: list(v) for c, v in (criteria or {}).items()}
     return t
+
+
+_COLUMNS: tuple[str, ...] = tuple(totals_to_columns(Totals()))

@@ -164,7 +164,7 @@ class EpisodeTracker:
             if st.position_m is None or st.heading_rad is None:
                 continue  # no evidence either way this frame
             engaged = (distance(st.position_m, c.position_m) <= s.engage_distance_m
-                       and faces(st.position_m, st.heading_rad, c.position_m, s.engage_angle_deg)
+                       and faces(st.position_m, st.heading_rad, c.position_m, self._tolerance(s.engage_angle_deg, st))
                        and self._nearest_in_cone(st, located) == c.track_id)
             w = ep.windows.get(st.track_id)
             if not engaged:
@@ -186,7 +186,8 @@ class EpisodeTracker:
             if p.track_id == st.track_id:
                 continue
             assert p.position_m is not None
-            if angle_off(st.heading_rad, st.position_m, p.position_m) <= math.radians(self._s.engage_angle_deg):
+            if angle_off(st.heading_rad, st.position_m, p.position_m) <= math.radians(
+                    self._tolerance(self._s.engage_angle_deg, st)):
                 d = distance(st.position_m, p.position_m)
                 if d < best_d:
                     best, best_d = p.track_id, d
@@ -204,10 +205,16 @@ class EpisodeTracker:
             if st.head_heading_rad is not None and c.head_heading_rad is not None:
                 # Judged where the two could stand given the camera's range uncertainty: a few decimetres along
                 # the line of sight turn the line between them by more than the tolerance (DESIGN §4 note).
-                mutual = any(faces(ps, st.head_heading_rad, pc, tol) and faces(pc, c.head_heading_rad, ps, tol)
+                tol_s, tol_c = self._tolerance(tol, st), self._tolerance(tol, c)
+                mutual = any(faces(ps, st.head_heading_rad, pc, tol_s) and faces(pc, c.head_heading_rad, ps, tol_c)
                              for ps in st.plausible_positions() for pc in c.plausible_positions())
             out.append((st.track_id, mutual, distance(st.position_m, c.position_m)))
         return _View(t, tuple(out))
+
+    def _tolerance(self, angle_deg: float, person: TrackedPerson) -> float:
+        """A facing tolerance widened by how unsure this person's heading is (a three-quarter view is not a
+        profile), within the allowance."""
+        return angle_deg + min(math.degrees(person.heading_sd_rad), self._s.yaw_uncertainty_allowance_deg)
 
     def _relink(self, t: float, c: TrackedPerson) -> _Episode | None:
         """An open episode whose track vanished nearby, within the exit grace, continues under the new track."""

@@ -38,6 +38,7 @@ class TrackedPerson:
     body_heading_rad: float | None = None
     range_sd_m: float = 0.0
     range_axis_rad: float = 0.0
+    head_heading_sd_rad: float = 0.0
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -46,6 +47,8 @@ class TrackedPerson:
             raise ValueError(f"TrackedPerson.zone must be one of {ZONES} or None, got {self.zone!r}")
         if self.position_m is not None and not all(math.isfinite(v) for v in self.position_m):
             raise ValueError(f"TrackedPerson.position_m must be finite metres, got {self.position_m!r}")
+        if not (math.isfinite(self.head_heading_sd_rad) and self.head_heading_sd_rad >= 0):
+            raise ValueError(f"TrackedPerson.head_heading_sd_rad must be finite radians >= 0, got {self.head_heading_sd_rad!r}")
         if not (math.isfinite(self.range_sd_m) and self.range_sd_m >= 0):
             raise ValueError(f"TrackedPerson.range_sd_m must be finite metres >= 0, got {self.range_sd_m!r}")
 
@@ -64,6 +67,11 @@ class TrackedPerson:
     def heading_rad(self) -> float | None:
         """Head heading when seen, else shoulders (DESIGN §4: "head or shoulder yaw")."""
         return self.head_heading_rad if self.head_heading_rad is not None else self.body_heading_rad
+
+    @property
+    def heading_sd_rad(self) -> float:
+        """Uncertainty of :attr:`heading_rad` (0 when it comes from the shoulders, whose spread is unknown)."""
+        return self.head_heading_sd_rad if self.head_heading_rad is not None else 0.0
 
 
 @dataclass(frozen=True)

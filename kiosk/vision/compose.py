@@ -10,7 +10,7 @@ Debian's ``opencv-doc`` and scikit-image ship (see ``scenes/composed/cutouts.tom
    The way each person faces was judged by eye and is in the catalogue, mirrored copies face the other way.
 2. **The set** (:class:`CounterSet`): room walls, a tiled floor and the counter box ray-cast through the same
    pinhole camera the scene describes, with a depth per pixel.
-3. **Frames** (:class:`Composer`): each person present at ``t`` (``kiosk.simulate._states_at``) is drawn as
+3. **Frames** (:class:`Composer`): each person present at ``t`` (``kiosk.simulate.states_at``) is drawn as
    a cut-out facing their true head facing (the nearest; among those within 25 degrees, one of their
    posture, standing or walking), scaled so that head top and feet land where the camera projects them,
    and hidden wherever the set is nearer (the counter in front of the staff's legs). A cut-off photo is
@@ -31,7 +31,7 @@ import numpy as np
 
 from kiosk.geometry import CameraModel, yaw_from_heading
 from kiosk.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
-from kiosk.simulate import Scene, _states_at, true_camera
+from kiosk.simulate import Scene, SceneError, counter_box, states_at, true_camera
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 CATALOGUE = Path(__file__).resolve().parents[2] / "scenes" / "composed" / "cutouts.toml"
@@ -110,10 +110,12 @@ def _wrap_deg(a: float) -> float:
 
 
 def _read_source(spec: CutoutSpec, data_dir: Path) -> np.ndarray:
-    if spec.source == "astronaut":
+    if spec.source in ("astronaut", "camera"):  # scikit-image's sample photos of people
         from skimage import data
 
-        return np.ascontiguousarray(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+        photo = getattr(data, spec.source)()
+        code = cv2.COLOR_GRAY2BGR if photo.ndim == 2 else cv2.COLOR_RGB2BGR
+        return np.ascontiguousarray(cv2.cvtColor(photo, code))
     path = data_dir / spec.source
     image = None
     if spec.frame is not None:  # read up to the frame: seeking is unreliable in old AVI files
@@ -248,13 +250,12 @@ class CounterSet:
 
     def __init__(self, scene: Scene, camera: CameraModel, depth_m: float = 0.85) -> None:
         zones = {z.name: np.asarray(z.polygon_m, float) for z in scene.zones}
-        service, staff = zones.get("service"), zones.get("staff")
-        if service is None or staff is None or staff[:, 1].mean() >= service[:, 1].mean():
-            raise ComposeError(f"scene {scene.name!r}: the composer needs a staff zone at smaller y than the "
-                               "service zone (its counter runs along x between them)")
-        front = float(service[:, 1].min())
-        self.counter = (np.array([service[:, 0].min(), front - depth_m, 0.0]),
-                        np.array([service[:, 0].max(), front, scene.counter.height_m]))
+        try:
+            lo, hi = counter_box(scene.model_copy(update={"counter": scene.counter.model_copy(update={"depth_m": depth_m})}))
+        except SceneError as exc:
+            raise ComposeError(str(exc)) from None
+        self.counter = (lo, hi)
+        staff = zones["staff"]
         everything = np.vstack(list(zones.values()))
         c = camera.center_m
         self.room = (np.array([min(everything[:, 0].min(), c[0]) - 1.0, staff[:, 1].min() - 0.4, 0.0]),
@@ -301,27 +302,29 @@ class Composer:
     Args:
         scene: a scene (the same file `kiosk simulate` reads); its true camera draws everything.
         sprites: from :func:`load_sprites`.
-        counter_depth_m: how deep the counter is, from the service zone's edge towards the staff.
+        counter_depth_m: how deep the counter is, from the service zone's edge towards the staff (default: the
+            scene's ``counter.depth_m``).
         noise_px: sensor noise added to every frame (grey levels, standard deviation).
     """
 
-    def __init__(self, scene: Scene, sprites: list[Sprite], counter_depth_m: float = 0.85,
+    def __init__(self, scene: Scene, sprites: list[Sprite], counter_depth_m: float | None = None,
                  noise_px: float = 2.0) -> None:
         if not sprites:
             raise ComposeError("no cut-outs to compose with")
         self.scene, self.sprites, self.noise_px = scene, sprites, noise_px
         self.camera = true_camera(scene)
-        self.set = CounterSet(scene, self.camera, counter_depth_m)
+        self.set = CounterSet(scene, self.camera, scene.counter.depth_m if counter_depth_m is None else counter_depth_m)
         self._heights = {p.name: p.height_m for p in scene.person}
         self._unseen = {p.name: p.unseen for p in scene.person}
+        self._cast = {p.name: _cast(p.name, p.cutouts, sprites) for p in scene.person}
         self._rng = np.random.default_rng(scene.seed + 104729)
         self.used: dict[str, Counter[str]] = {}  # person -> frames drawn as each cut-out (for reports)
 
     def frame(self, t: float) -> np.ndarray:
         image = self.set.image.astype(np.float32)
         people = []
-        later = _states_at(self.scene, t + _MOTION_DT_S)
-        for name, state in _states_at(self.scene, t).items():
+        later = states_at(self.scene, t + _MOTION_DT_S)
+        for name, state in states_at(self.scene, t).items():
             if any(a <= t < b for a, b in self._unseen[name]):
                 continue  # the scene says the camera misses them now
             x, y = state.position
@@ -334,7 +337,7 @@ class Composer:
             walking = math.dist(step, state.position) / _MOTION_DT_S > _WALKING_M_S
             people.append((float(z[2]), name, uv[0], uv[1], yaw, walking))
         for depth, name, head_uv, feet_uv, yaw, walking in sorted(people, key=lambda p: -p[0]):  # far to near
-            ranked = sorted(self.sprites, key=lambda s: _preference(s, yaw, walking))
+            ranked = sorted(self._cast[name], key=lambda s: _preference(s, yaw, walking))
             for sprite in ranked:
                 placed = self._place(sprite, head_uv, feet_uv, depth)
                 if placed is not None:
@@ -379,6 +382,17 @@ class Composer:
             if np.any((cut_w > 0.5) & (alpha_w > 0.5)):
                 return None
         return (slice(y0, y1), slice(x0, x1)), bgr_w, alpha_w
+
+
+def _cast(person: str, names: list[str], sprites: list[Sprite]) -> list[Sprite]:
+    """The sprites a scripted person may be drawn as: the named cut-outs and their mirror images, or all."""
+    if not names:
+        return sprites
+    chosen = [s for s in sprites if s.name.removesuffix(" (mirrored)") in names]
+    missing = set(names) - {s.name.removesuffix(" (mirrored)") for s in chosen}
+    if missing:
+        raise ComposeError(f"person {person!r} asks for cut-outs {sorted(missing)} that the catalogue does not have")
+    return chosen
 
 
 def _preference(sprite: Sprite, yaw_deg: float, walking: bool) -> tuple[bool, bool, float]:

@@ -74,9 +74,17 @@ def _grid(yaws_deg: np.ndarray, pitches_deg: np.ndarray) -> tuple[np.ndarray, np
     return yaw, pitch, np.stack([x, y], axis=-1)
 
 
+_COARSE_STEP_DEG = 5.0
+_COARSE_YAWS = np.arange(-180.0, 180.0, _COARSE_STEP_DEG)
 _COARSE_YAW, _COARSE_PITCH, _COARSE_POINTS = _grid(
-    np.arange(-180.0, 180.0, 5.0), np.arange(-_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG + 1.0, 10.0)
+    _COARSE_YAWS, np.arange(-_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG + 1.0, 10.0)
 )
+_YAW_COST_SLACK = 0.02  # residual a pixel of keypoint noise leaves on a small face: fits within it are as good
+_NOISE_SPREAD_DEG = 15.0  # the spread a well-fitted face shows from keypoint noise alone
+# A turned head's far eye and ear are guesses that pull a three-quarter view towards profile by up to 25
+# degrees (see above): between frontal and profile that bias is part of the yaw's uncertainty.
+_THREE_QUARTER_SD_DEG = 12.0
+_TURNED_FROM_DEG = 20.0
 
 
 def _fit(points: np.ndarray, observed: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,19 +123,35 @@ def _best(residual: np.ndarray, roll: np.ndarray) -> int:
     return int(np.argmin(_cost(residual, roll)))
 
 
-def _search(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tuple[float, float, float]:
-    """Best (yaw, pitch) in degrees and its cost (inf when no candidate fits): a 5-degree grid, then 1 degree
-    around the winner."""
+def _yaw_spread(cost: np.ndarray, best: int) -> float:
+    """Half the width (degrees) of the run of coarse yaws around the winner that explain the points about as
+    well: the yaw's uncertainty as the points themselves give it."""
+    per_yaw = cost.reshape(len(_COARSE_YAWS), -1).min(axis=1)
+    i = best // (cost.size // len(_COARSE_YAWS))
+    good = per_yaw <= per_yaw[i] + max(_YAW_COST_SLACK, 0.5 * per_yaw[i])
+    n, width = len(per_yaw), 1
+    for step in (1, -1):
+        j = i
+        while width < n and good[(j + step) % n]:
+            j += step
+            width += 1
+    return 0.5 * width * _COARSE_STEP_DEG
+
+
+def _search_with_spread(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tuple[float, float, float, float]:
+    """Best (yaw, pitch) in degrees, its cost (inf when no candidate fits) and the yaw's spread (degrees): a
+    5-degree grid, then 1 degree around the winner."""
     residual, roll = _fit(_COARSE_POINTS[:, seen], observed, weights)
     i = _best(residual, roll)
+    spread = _yaw_spread(_cost(residual, roll), i)
     yaw0, pitch0 = math.degrees(_COARSE_YAW[i]), math.degrees(_COARSE_PITCH[i])
     fine_pitch = np.clip(np.arange(pitch0 - 9.0, pitch0 + 9.5, 1.0), -_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG)
     yaw_f, pitch_f, points_f = _grid(np.arange(yaw0 - 4.0, yaw0 + 4.5, 1.0), np.unique(fine_pitch))
     residual_f, roll_f = _fit(points_f[:, seen], observed, weights)
     j = _best(residual_f, roll_f)
     if _cost(residual_f, roll_f)[j] <= _cost(residual, roll)[i]:
-        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(_cost(residual_f, roll_f)[j])
-    return yaw0, pitch0, float(_cost(residual, roll)[i])
+        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(_cost(residual_f, roll_f)[j]), spread
+    return yaw0, pitch0, float(_cost(residual, roll)[i]), spread
 
 
 def _wrap_deg(angle: float) -> float:
@@ -170,20 +194,25 @@ def head_pose_from_keypoints(
         return None
     weights = np.clip(face[seen, 2], 1e-3, 1.0)
 
-    yaw_deg, pitch_deg, res = _search(observed, weights, seen)
+    yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, weights, seen)
     # In a turned head the far eye, ear and mouth corner are hidden and the pose model only guesses them
     # (it still calls them visible): trust the near side more and fit again.
     if _FAR_SIDE_FROM_DEG < abs(yaw_deg) < 180.0 - _FAR_SIDE_FROM_DEG:
         far = _LEFT_SIDE if yaw_deg > 0 else _RIGHT_SIDE
         reweighted = weights * np.where(far[seen], _FAR_SIDE_WEIGHT, 1.0)
-        yaw_deg, pitch_deg, res = _search(observed, reweighted, seen)
+        yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, reweighted, seen)
     if not math.isfinite(res):
         return None
+    # What frames do not average away: fits nearly as good over a wide run of yaws, and the far-side bias.
+    yaw_sd = max(spread - _NOISE_SPREAD_DEG, 0.0)
+    if _TURNED_FROM_DEG < abs(yaw_deg) < 180.0 - _TURNED_FROM_DEG:  # a measured profile may be a 3/4 view
+        yaw_sd = math.hypot(yaw_sd, _THREE_QUARTER_SD_DEG)
 
     # A residual of a quarter of the face's spread means the points hardly look like a head.
     fit_quality = max(0.0, 1.0 - res / 0.25)
     confidence = float(np.clip(fit_quality * weights.mean() * seen.mean(), 0.0, 1.0))
-    return HeadPose(yaw_deg=_wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence)
+    return HeadPose(yaw_deg=_wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence,
+                    yaw_sd_deg=float(min(yaw_sd, 180.0)))
 
 
 def torso_yaw_from_world(

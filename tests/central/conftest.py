@@ -71,9 +71,17 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return new_pg_database(request.getfixturevalue("pg_cluster"))
 
 
+# The tests post rows of "today" (and its day row) while the clock says noon: a day's skew lets them. The period
+# bounds themselves are tested with the default skew (test_ingest_bounds.py).
+TEST_CLOCK_SKEW_S = 86_400
+# Starlette's TestClient says Host: testserver unless given a base_url.
+TEST_HOSTS = ("127.0.0.1", "localhost", "testserver")
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> CentralSettings:
-    return CentralSettings(db_url=db_url, data_dir=tmp_path)
+    return CentralSettings(db_url=db_url, data_dir=tmp_path, clock_skew_s=TEST_CLOCK_SKEW_S,
+                           trusted_hosts=TEST_HOSTS)
 
 
 class Clock:

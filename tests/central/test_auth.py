@@ -78,3 +78,11 @@ def test_login_form_redirects_only_to_local_paths(client: TestClient, org: Org) 
                     follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == "/"
+
+
+def test_cookie_is_secure_when_the_setting_says_so(settings, make_app, org: Org) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(settings.model_copy(update={"cookie_secure": True}))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        r = c.post("/api/v1/login", json={"username": "mgr-n1", "password": PASSWORD})
+    app.state.engine.dispose()
+    assert "Secure" in r.headers["set-cookie"]

@@ -16,7 +16,7 @@ from kiosk.central.app import create_app
 from kiosk.central.settings import CentralSettings
 
 from .browser import LAUNCH_ARGS, artifacts_dir, chromium_path
-from .conftest import LiveServer, new_pg_database
+from .conftest import TEST_CLOCK_SKEW_S, LiveServer, new_pg_database
 from .helpers import NOW, PASSWORD, TODAY, Org, aggregate, auth, batch, hour, seed_org
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -34,7 +34,7 @@ def _history(org: Org, url: str) -> None:
                           ratings=(low, 1, 2, 3), wait=(wait_p90 / 3, wait_p90 + h))
                 for h in range(7, 18) if h != 13
             ]
-            rows.append(aggregate(store, device, hour(day, 0), period="day", interactions=5, ratings=(0, 0, 1, 2)))
+            rows.append(aggregate(store, device, hour(day, 0), period="day", interactions=6, ratings=(0, 0, 1, 2)))
             r = requests.post(f"{url}/api/v1/aggregates", json=batch(device, rows), headers=auth(org.tokens[device]), timeout=30)
             assert r.status_code == 200, r.text
 
@@ -45,7 +45,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         db_url = new_pg_database(request.getfixturevalue("pg_cluster"))
     else:
         db_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'central.sqlite'}"
-    settings = CentralSettings(db_url=db_url, ingest_burst=100)
+    settings = CentralSettings(db_url=db_url, ingest_burst=100, clock_skew_s=TEST_CLOCK_SKEW_S)
     app = create_app(settings, clock=lambda: NOW)
     with app.state.sessionmaker() as s:
         org = seed_org(s)

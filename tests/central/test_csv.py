@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from fastapi.testclient import TestClient
@@ -48,3 +49,23 @@ def test_daily_csv_lists_figures_with_baseline(client: TestClient, org: Org) -> 
 def test_text_cells_cannot_become_spreadsheet_formulas() -> None:
     assert _guard("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
     assert _guard("Nordhafen") == "Nordhafen"
+
+
+def test_negative_numbers_stay_numbers(client: TestClient, org: Org) -> None:
+    yesterday = TODAY - dt.timedelta(days=1)
+    post(client, org, "d-n2", [aggregate("n2", "d-n2", hour(yesterday, 9), wait=(20.0, 90.0))])
+    post(client, org, "d-n2", [aggregate("n2", "d-n2", hour(TODAY, 9), wait=(20.0, 83.0))])
+    login(client, "admin")
+    rows = {row["figure"]: row for row in _rows(client.get(f"/api/v1/stores/n2/daily.csv?date={TODAY}").text)}
+    assert float(rows["wait_p90_s"]["change"]) == -7.0
+
+
+def test_store_name_like_a_formula_is_still_guarded(client: TestClient, org: Org, app) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.central import models as m
+
+    with app.state.sessionmaker() as s:
+        s.get(m.Store, "n1").name = "-2+3"
+        s.commit()
+    login(client, "reg-north")
+    rows = _rows(client.get("/api/v1/regions/north/compare.csv").text)
+    assert [r["store_name"] for r in rows if r["store_id"] == "n1"] == ["'-2+3"]

@@ -60,7 +60,7 @@ def test_percentiles_pool_weighted_by_count(client: TestClient, org: Org) -> Non
 def test_withheld_percentiles_do_not_count_as_zero(client: TestClient, org: Org) -> None:
     post(client, org, "d-n2", [
         aggregate("n2", "d-n2", hour(TODAY, 9), interactions=10, wait=(30.0, 90.0)),
-        aggregate("n2", "d-n2", hour(TODAY, 10), interactions=10, abandoned=7, wait=None),
+        aggregate("n2", "d-n2", hour(TODAY, 10), interactions=10, abandoned=7, wait=None, eye=None, distance=None),  # n=3 < k: withheld
     ])
     login(client, "admin")
     assert _daily(client)["figures"]["wait_p90_s"] == pytest.approx(90.0)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from kiosk.central.app import create_app
 from kiosk.central.settings import CentralSettings
 
+from .conftest import TEST_HOSTS
 from .helpers import NOW, PASSWORD, seed_org
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")
@@ -27,7 +28,8 @@ MAX_EXAMPLES = 40
 @pytest.fixture
 def fuzz_app(db_url: str, tmp_path: Any) -> Iterator[FastAPI]:
     # A high burst: the rate limit answering 429 would hide everything behind it from the fuzzer.
-    app = create_app(CentralSettings(db_url=db_url, data_dir=tmp_path, ingest_burst=100_000), clock=lambda: NOW)
+    app = create_app(CentralSettings(db_url=db_url, data_dir=tmp_path, ingest_burst=100_000, trusted_hosts=TEST_HOSTS),
+                     clock=lambda: NOW)
     with app.state.sessionmaker() as s:
         org = seed_org(s)
         s.commit()

@@ -66,3 +66,32 @@ def test_default_database_is_sqlite_in_data_dir(tmp_path) -> None:  # type: igno
 def test_settings_refuse_unknown_database_scheme() -> None:
     with pytest.raises(ValueError, match="db_url must start with sqlite or postgres"):
         manage.central_settings(db_url="mysql://x")
+
+
+def test_sqlite_database_is_private_to_its_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = manage.central_settings(data_dir=tmp_path / "var")
+    manage.add_region(s, "north")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "var").iterdir()}
+    assert modes["central.sqlite"] == 0o600 and set(modes.values()) == {0o600}
+
+
+def test_existing_readable_database_is_tightened(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = manage.central_settings(data_dir=tmp_path)
+    manage.add_region(s, "north")
+    (tmp_path / "central.sqlite").chmod(0o644)
+    manage.add_region(s, "south")
+    assert (tmp_path / "central.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_sqlite_commits_are_durable(settings: CentralSettings) -> None:
+    from sqlalchemy import text
+
+    from kiosk.central import db
+
+    if not settings.database_url().startswith("sqlite"):
+        pytest.skip("a SQLite pragma")
+    engine = db.make_engine(settings)
+    with engine.connect() as conn:
+        level = conn.execute(text("PRAGMA synchronous")).scalar()
+    engine.dispose()
+    assert level == 2  # FULL

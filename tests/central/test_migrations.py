@@ -30,7 +30,7 @@ def test_migrating_twice_is_a_no_op(settings: CentralSettings) -> None:
         version = MigrationContext.configure(conn).get_current_revision()
         tables = set(inspect(conn).get_table_names())
     engine.dispose()
-    assert version == "0002"
+    assert version == "0004"
     assert {"aggregates", "store_days", "devices", "users"} <= tables
 
 
@@ -77,3 +77,29 @@ def test_downgrading_the_heartbeat_keeps_devices_and_their_aggregates(client, or
         columns = {c["name"] for c in inspect(conn).get_columns("devices")}
     assert counts == [4, 1, 1]
     assert "last_heartbeat_at" not in columns
+
+
+def test_weekly_rollups_are_filled_from_existing_days(client, org, app) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from alembic import command
+
+    from .helpers import aggregate, auth, batch, hour
+
+    rows = [aggregate("n1", "d-n1", hour(dt.date(2025, 3, d), 9), interactions=10) for d in (3, 4, 9)]
+    assert client.post("/api/v1/aggregates", json=batch("d-n1", rows), headers=auth(org.tokens["d-n1"])).status_code == 200
+    command.downgrade(db.alembic_config(app.state.engine), "0003")
+    command.upgrade(db.alembic_config(app.state.engine), "head")
+    with app.state.engine.connect() as conn:
+        weeks = conn.execute(text("SELECT week_start, days, interactions FROM store_weeks ORDER BY week_start")).all()
+    assert [(str(w), d, i) for w, d, i in weeks] == [("2025-03-03", 3, 30)]
+
+
+def test_disabling_users_downgrades_without_losing_them(client, org, app) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    command.downgrade(db.alembic_config(app.state.engine), "0002")
+    with app.state.engine.connect() as conn:
+        users = conn.execute(text("SELECT count(*) FROM users")).scalar()
+        columns = {c["name"] for c in inspect(conn).get_columns("users")}
+    assert users == 4 and "disabled_at" not in columns

@@ -11,8 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kiosk.central import models as m
-from kiosk.central.reports.common import check_range, device_status, figures_model, store_public, sum_store_days
-from kiosk.central.schemas import Alert, CompareRow, Comparison, DeviceStatus, RegionPublic, WeekPoint
+from kiosk.central.reports.common import (
+    check_range,
+    device_status,
+    figures_model,
+    store_public,
+    sum_store_days,
+    weekly_points,
+)
+from kiosk.central.schemas import Alert, CompareRow, Comparison, DeviceStatus, RegionPublic
 from kiosk.central.settings import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
@@ -45,17 +52,14 @@ def compare_region(
     if order not in (None, "asc", "desc"):
         raise ValueError(f"order {order!r} must be asc or desc")
     check_range(date_from, date_to)
-    crit_name = settings.greeting_target_criterion
+    crit_name, k = settings.greeting_target_criterion, settings.min_group_size
     # Devices in one query with their stores, not one query per store.
     stores = list(session.scalars(
         select(m.Store).where(m.Store.region_id == region.id).order_by(m.Store.id).options(selectinload(m.Store.devices))
     ))
     ids = [s.id for s in stores]
     totals = sum_store_days(session, ids, date_from, date_to)
-    weekly: dict[str, list[tuple[dt.date, Totals]]] = {}
-    for (store_id, week), t in sorted(sum_store_days(session, ids, date_from, date_to, by_week=True,
-                                                     criteria=[crit_name]).items()):
-        weekly.setdefault(store_id, []).append((week, t))
+    weekly = weekly_points(session, ids, date_from, date_to, crit_name, k)
     criteria = sorted({c for t in totals.values() for c in t.criteria})
 
     rows: list[CompareRow] = []
@@ -69,13 +73,13 @@ def compare_region(
                 store=store_public(store),
                 status="ok" if t.rows else "no_data",
                 rank=None,
-                figures=figures_model(t, crit_name),
-                criteria={c: t.criterion_share(c) for c in criteria},
+                figures=figures_model(t, settings),
+                criteria={c: t.criterion_share(c, k) for c in criteria},
                 outliers=[],
                 silent_devices=[d.id for d in devices if d.silent],
                 stale_devices=[d.id for d in stale[store.id]],
                 devices=len(devices),
-                weekly=[_week_point(ws, w, crit_name) for ws, w in weekly.get(store.id, [])],
+                weekly=weekly.get(store.id, []),
             )
         )
     _flag_outliers(rows, settings.alerts.outlier_z)
@@ -93,17 +97,6 @@ def compare_region(
         criteria=criteria,
         stores=rows,
         alerts=_alerts(rows, stale, settings, now),
-    )
-
-
-def _week_point(week_start: dt.date, t: Totals, crit_name: str) -> WeekPoint:
-    return WeekPoint(
-        week_start=week_start,
-        interactions=t.interactions,
-        greeted_within_target_share=t.criterion_share(crit_name),
-        wait_p90_s=t.stat("wait_s", "p90"),
-        rating_mean=t.rating_mean(),
-        low_rating_share=t.low_rating_share(),
     )
 
 

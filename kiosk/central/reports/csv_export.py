@@ -29,7 +29,8 @@ def _write(rows: list[list[Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for r in rows:
-        w.writerow([_guard(_cell(v)) for v in r])
+        # Guard first, format after: only text from the database is guarded, so a negative change stays -7.
+        w.writerow([_cell(_guard(v)) for v in r])
     return buf.getvalue()
 
 

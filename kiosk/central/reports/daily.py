@@ -36,7 +36,7 @@ def store_today(store: m.Store, now: dt.datetime) -> dt.date:
 
 def daily_summary(session: Session, store: m.Store, day: dt.date, settings: CentralSettings, now: dt.datetime) -> DailySummary:
     """Everything the daily page and its CSV show for ``store`` on its local date ``day``."""
-    crit_name = settings.greeting_target_criterion
+    crit_name, k = settings.greeting_target_criterion, settings.min_group_size
     tz = ZoneInfo(store.timezone)
     # The period_start bounds are implied by the day (any zone is within a day of UTC); stating them lets
     # PostgreSQL read only the month partitions that can hold the day.
@@ -58,11 +58,11 @@ def daily_summary(session: Session, store: m.Store, day: dt.date, settings: Cent
 
     start = day - dt.timedelta(days=BASELINE_DAYS)
     base = sum_store_days(session, [store.id], start, day - dt.timedelta(days=1)).get(store.id, Totals())
-    figures = figures_model(today, crit_name)
-    baseline = _baseline_figures(base, crit_name)
+    figures = figures_model(today, settings)
+    baseline = _baseline_figures(base, crit_name, k)
     criteria = [
-        CriterionFigure(criterion=c, n=n, met=met, share=today.criterion_share(c))
-        for c, (n, met) in sorted(today.criteria.items())
+        CriterionFigure(criterion=c, n=n, met=met, share=today.criterion_share(c, k))
+        for c, (n, met) in sorted(today.criteria.items()) if n >= k
     ]
     return DailySummary(
         store=store_public(store),
@@ -73,16 +73,20 @@ def daily_summary(session: Session, store: m.Store, day: dt.date, settings: Cent
         change=_change(figures, baseline),
         ratings={str(i + 1): c for i, c in enumerate(today.ratings)},
         distance_band=distance_band(figures.distance_p50_m, settings.distance_band_edges_m),
-        hours=[HourCell(hour=h, interactions=per_hour.get(h)) for h in range(24)],
+        hours=[HourCell(hour=h, interactions=_at_least(per_hour.get(h), k)) for h in range(24)],
         merged_interactions=merged,
         criteria=criteria,
         devices=[device_status(d, now, settings) for d in store.devices],
     )
 
 
-def _baseline_figures(base: Totals, crit_name: str) -> Figures:
-    fig = base.figures(crit_name)
-    if base.rows:
+def _at_least(count: int | None, k: int) -> int | None:
+    return None if count is None or count < k else count
+
+
+def _baseline_figures(base: Totals, crit_name: str, k: int) -> Figures:
+    fig = base.figures(crit_name, k)
+    if fig["interactions"] is not None:
         # Interactions compare per day: the mean over the baseline days that had data.
         fig["interactions"] = round(base.interactions / base.rows)
         fig["ratings_n"] = round(base.ratings_n / base.rows)

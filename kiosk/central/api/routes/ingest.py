@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from kiosk.aggregate import AggregateBatch
 from kiosk.central.deps import CurrentDevice, NowDep, SessionDep
-from kiosk.central.ingest import BatchConflict, IngestForbidden, IngestInvalid, apply_batch, check_batch
+from kiosk.central.ingest import BatchConflict, IngestForbidden, IngestInvalid, IngestRules, apply_batch, check_batch
 from kiosk.central.schemas import BatchAck
 
 router = APIRouter(tags=["ingest"])
@@ -27,7 +27,7 @@ router = APIRouter(tags=["ingest"])
 def post_aggregates(batch: AggregateBatch, device: CurrentDevice, db: SessionDep, now: NowDep, request: Request) -> BatchAck:
     """Apply a device's batch once: a ``batch_id`` seen before is acknowledged again without change."""
     try:
-        check_batch(device, batch.device_id, batch.aggregates)
+        check_batch(device, batch.device_id, batch.aggregates, IngestRules.at(now, request.app.state.settings))
     except IngestForbidden as e:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from None
     except IngestInvalid as e:

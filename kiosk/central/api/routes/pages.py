@@ -16,8 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from kiosk.central import charts, crud
 from kiosk.central import models as m
-from kiosk.central.api.routes.auth import set_session_cookie
-from kiosk.central.api.routes.reports import FromQ, ToQ, range_or_default
+from kiosk.central.api.routes.auth import set_session_cookie, sign_in
+from kiosk.central.api.routes.reports import DateQ, FromQ, ToQ, range_or_default
 from kiosk.central.deps import SESSION_COOKIE, NowDep, PageRegion, PageStore, PageUser, SessionDep, SettingsDep
 from kiosk.central.reports.compare import compare_region
 from kiosk.central.reports.daily import daily_summary, store_today
@@ -118,7 +118,7 @@ def login_form(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
-    user = crud.authenticate(db, username, password)
+    user = sign_in(request, db, username, password)
     if user is None:
         return templates.TemplateResponse(
             request, "login.html", {"next": _safe_next(next), "error": "Wrong username or password."}, status_code=401
@@ -155,7 +155,7 @@ def home(request: Request, user: PageUser, db: SessionDep) -> Response:
 @router.get("/stores/{store_id}", response_class=HTMLResponse)
 def daily_page(
     request: Request, store: PageStore, user: PageUser, db: SessionDep, settings: SettingsDep, now: NowDep,
-    date: Annotated[dt.date | None, Query()] = None,
+    date: DateQ = None,
 ) -> Response:
     day = date or store_today(store, now)
     s = daily_summary(db, store, day, settings, now)

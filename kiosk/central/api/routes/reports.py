@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from kiosk.central import crud
 from kiosk.central.deps import AuthorizedRegion, AuthorizedStore, CurrentUser, NowDep, SessionDep, SettingsDep
-from kiosk.central.reports.common import store_public
+from kiosk.central.reports.common import FIRST_REPORT_DAY, LAST_REPORT_DAY, store_public
 from kiosk.central.reports.compare import compare_region
 from kiosk.central.reports.csv_export import compare_csv, daily_csv
 from kiosk.central.reports.daily import daily_summary, store_today
@@ -26,9 +26,13 @@ DEFAULT_RANGE_DAYS = 28
 _DENIED: dict[int | str, dict[str, Any]] = {403: {"description": "Not this user's store or region."},
                                              401: {"description": "Not signed in."}}
 _CSV: dict[int | str, dict[str, Any]] = {**_DENIED, 200: {"content": {"text/csv": {}}}}
-DateQ = Annotated[dt.date | None, Query(description="Store-local date (YYYY-MM-DD); today when left out.")]
-FromQ = Annotated[dt.date | None, Query(alias="from", description="First local day; 27 days before `to` when left out.")]
-ToQ = Annotated[dt.date | None, Query(alias="to", description="Last local day (inclusive); today when left out.")]
+# Bounded so that no date arithmetic of a report can leave the calendar (year 1 minus a day is an OverflowError).
+_DAY_BOUNDS: dict[str, Any] = {"ge": FIRST_REPORT_DAY, "le": LAST_REPORT_DAY}
+DateQ = Annotated[dt.date | None, Query(description="Store-local date (YYYY-MM-DD); today when left out.", **_DAY_BOUNDS)]
+FromQ = Annotated[dt.date | None, Query(alias="from", description="First local day; 27 days before `to` when left out.",
+                                        **_DAY_BOUNDS)]
+ToQ = Annotated[dt.date | None, Query(alias="to", description="Last local day (inclusive); today when left out.",
+                                      **_DAY_BOUNDS)]
 SortQ = Annotated[FigureName, Query(description="Figure to rank on.")]
 OrderQ = Annotated[Literal["asc", "desc"] | None, Query(description="Listing order; best first when left out.")]
 
