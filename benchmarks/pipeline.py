@@ -41,7 +41,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from kiosk.calibration import apply_calibration  # noqa: E402
 from kiosk.config import Settings  # noqa: E402
-from kiosk.simulate import Keyframe, Scene, ScenePerson, _states_at, calibrate, load_scene  # noqa: E402
+from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
 
 BASE_SCENE = ROOT / "scenes" / "composed" / "prompt_service.toml"
 FPS = 15.0  # the camera's rate
@@ -148,7 +148,7 @@ def measure(scene: Scene, video: Path, settings: Settings) -> Figures:
             product += time.perf_counter() - start
             product_cpu += time.process_time() - cpu
             found.append(len(pipeline.last_observations))
-            present.append(len(_states_at(scene, t)))
+            present.append(len(states_at(scene, t)))
         pipeline.finish()
     finally:
         pipeline.close()
