@@ -1,27 +1,35 @@
-"""Throughput of the vision pipeline on real video, printed as figures (nothing is written).
+"""Throughput and memory of the whole pipeline on one-, two- and three-person counter scenes, as figures.
 
-Per frame: decode ms (source), pose ms (MediaPipe + mapping + merging), head ms (head and torso yaw), then
-end-to-end FPS of source + pose + head, peak RSS, MediaPipe inference alone on the same pre-decoded frames
-and regions, and the ratio end-to-end / inference alone (how much the wrapping costs).
+Each scene is composed of real people (kiosk.vision.compose: cut-outs of opencv-doc's and scikit-image's photos
+over a ray-cast counter) and rendered into a temporary directory at the camera's 15 fps. Then, on the same
+decoded frames, interleaved frame by frame in one process:
 
-Run: `.venv/bin/python benchmarks/pipeline.py [--video FILE] [--frames 100] [--size 640x480]
-[--crops none|zones|both] [--backend auto|tasks|legacy] [--max-poses 4]`.
+- the reference: one legacy ``mp.solutions.pose.Pose`` pass (one person, tracking mode) on the full frame or the
+  zone crop where it follows a person best (on the full frame a small person is not found, and a pass that
+  finds nobody is only a detector run);
+- the product: ``Pipeline.update`` as ``kiosk analyze`` and ``kiosk run`` call it, with its stage times.
 
-On vtest, tracking (floor placement + norfair) and episodes run too, with the calibration in
-tests/data/vtest_calibration.toml; the report prints every stage it finds.
+Printed per scene: decode ms, the product's ms per stage, end-to-end fps (decode + product), people the pose
+stage found per frame against people present, the ratio product / reference (a ratio holds on a noisy shared
+machine; an absolute time does not), and the peak RSS of a separate ``kiosk analyze`` process on the video.
+
+Run: `.venv/bin/python benchmarks/pipeline.py [--backend tracker|auto|tasks|legacy] [--seconds 8] [--run-s 30]
+[--keep DIR]` (``--run-s`` also measures the peak RSS of `kiosk run --source VIDEO`, the app with its live
+pipeline, under Xvfb).
+``--backend auto`` (or ``tasks``) is the four-region design (full frame + three zone crops, a landmarker each).
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import itertools
 import os
-import resource
+import subprocess
 import sys
+import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,211 +37,240 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GLOG_minloglevel", "2")
 
-import kiosk.vision.pose as pose_module
-from kiosk.vision.pose import PoseEstimator, PoseOptions
-from kiosk.vision.source import FrameSource, VideoFileSource
+from kiosk.calibration import apply_calibration  # noqa: E402
+from kiosk.config import Settings  # noqa: E402
+from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-# A plausible calibration of vtest's courtyard, so tracking and episodes run on real detections.
-VTEST_CALIBRATION = ROOT / "tests" / "data" / "vtest_calibration.toml"
-
-
-def floor_stages(calibration: Path, fps: float) -> tuple[Any, Any] | None:
-    """(FloorTracker, EpisodeTracker) for the calibrated camera, or None without a calibration file."""
-    if not calibration.exists():
-        return None
-    from kiosk.config import load_settings
-    from kiosk.service.episodes import EpisodeTracker
-    from kiosk.tracking import FloorTracker, ZoneMap, camera_from_settings
-
-    settings = load_settings(calibration)
-    camera = camera_from_settings(settings.camera)
-    zones = ZoneMap.from_camera_settings(camera, settings.camera)
-    return FloorTracker(camera, zones, settings.tracking, settings.body, fps), EpisodeTracker(settings.service)
+BASE_SCENE = ROOT / "scenes" / "composed" / "prompt_service.toml"
+FPS = 15.0  # the camera's rate
 
 
-def zone_crops(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Three overlapping squares across the middle band, standing in for staff / service / queue zones."""
-    side = min(height * 2 // 3, width // 2)
-    y0 = (height - side) // 2
-    xs = np.linspace(0, width - side, 3).astype(int)
-    return [(int(x), y0, int(x) + side, y0 + side) for x in xs]
+def counter_scene(people: int, seconds: float) -> Scene:
+    """Staff behind the counter, then a customer at the service spot, then one queueing behind; everyone in
+    view the whole time and moving a little (a turn, a step), so that tracking has work to do."""
+    base = load_scene(BASE_SCENE)
+    end = seconds
+    staff = ScenePerson(name="staff", role="staff", height_m=1.75, keyframes=[
+        Keyframe(t=0.0, at=(0.5, 0.4), heading_deg=180.0),
+        Keyframe(t=end / 3, at=(0.6, 0.4), face="first" if people > 1 else None,
+                 heading_deg=None if people > 1 else 90.0),
+        Keyframe(t=end, at=(0.6, 0.4), face="first" if people > 1 else None,
+                 heading_deg=None if people > 1 else 90.0)])
+    first = ScenePerson(name="first", role="customer", height_m=1.70, keyframes=[
+        Keyframe(t=0.0, at=(0.9, 1.7), face="staff"),
+        Keyframe(t=end / 2, at=(0.6, 1.6), face="staff"),
+        Keyframe(t=end, at=(0.6, 1.6), face="staff")])
+    second = ScenePerson(name="second", role="customer", height_m=1.64, keyframes=[
+        Keyframe(t=0.0, at=(0.7, 2.9), heading_deg=-90.0),
+        Keyframe(t=end / 2, at=(1.0, 3.0), heading_deg=-100.0),
+        Keyframe(t=end, at=(0.8, 2.8), heading_deg=-90.0)])
+    cast = [staff, first, second][:people]
+    return base.model_copy(update={"name": f"{people} in view", "person": cast, "duration_s": seconds, "fps": FPS})
 
 
-class StageTimers:
-    """Seconds spent per named stage, one entry per frame (or per call for nested stages)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, list[float]] = defaultdict(list)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name].append(time.perf_counter() - start)
-
-    def timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` wrapped so that its calls are counted under ``name``."""
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.stage(name):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-    def per_frame_ms(self, name: str, frames: int) -> float:
-        return 1000.0 * sum(self.seconds.get(name, [])) / max(frames, 1)
+@dataclass
+class Figures:
+    frames: int
+    decode_ms: float
+    reference_ms: float
+    reference_cpu_ms: float
+    reference_region: tuple[int, int, int, int]
+    reference_tracked: float
+    stages_ms: dict[str, float]
+    product_ms: float
+    product_cpu_ms: float
+    found: list[int]
+    present: list[int]
 
 
-def run_end_to_end(
-    video: Path, frames: int, size: tuple[int, int], crops: list[tuple[int, int, int, int]], options: PoseOptions
-) -> tuple[StageTimers, int, float, int, str]:
-    """Source + pose + head over the first ``frames`` frames; returns timers, frames, wall s, people, backend."""
-    timers = StageTimers()
-    # Head and torso yaw run inside PoseEstimator.update; time them there and take them out of "pose".
-    originals = (pose_module.head_pose_from_keypoints, pose_module.torso_yaw_from_world)
-    pose_module.head_pose_from_keypoints = timers.timed("head", originals[0])
-    pose_module.torso_yaw_from_world = timers.timed("head", originals[1])
-    people = n = 0
-    try:
-        with PoseEstimator(options) as estimator, VideoFileSource(video, size=size) as source:
-            backend = estimator.backend
-            later = floor_stages(VTEST_CALIBRATION, source.nominal_fps or 10.0) if video == VTEST else None
-            stream = iter(source)
-            start = time.perf_counter()
-            while n < frames:
-                with timers.stage("decode"):
-                    item = next(stream, None)
-                if item is None:
-                    break
-                t, frame = item
-                with timers.stage("pose+head"):
-                    observations = estimator.update(t, frame, crops)
-                people += len(observations)
-                n += 1
-                if later is not None:
-                    with timers.stage("tracking"):
-                        scene = later[0].update(t, observations)
-                    with timers.stage("episodes"):
-                        later[1].update(scene)
-            wall = time.perf_counter() - start
-    finally:
-        pose_module.head_pose_from_keypoints, pose_module.torso_yaw_from_world = originals
-    timers.seconds["pose"] = [sum(timers.seconds["pose+head"]) - sum(timers.seconds.get("head", []))]
-    return timers, n, wall, people, backend
-
-
-def run_inference_alone(
-    video: Path, frames: int, size: tuple[int, int], crops: list[tuple[int, int, int, int]], options: PoseOptions,
-    backend: str,
-) -> float:
-    """FPS of bare MediaPipe calls on pre-decoded RGB regions of the same frames (no mapping, no head)."""
-    import cv2
-    import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    from kiosk.vision.models import default_bundle_path
+def _frames(video: Path, size: tuple[int, int]) -> Iterator[tuple[float, np.ndarray, float]]:
+    """(t, frame, seconds spent decoding it)."""
+    from kiosk.vision.source import VideoFileSource
 
     with VideoFileSource(video, size=size) as source:
-        decoded = [(t, cv2.cvtColor(f, cv2.COLOR_BGR2RGB)) for t, f in _first(source, frames)]
-    height, width = decoded[0][1].shape[:2]
-    regions = ([(0, 0, width, height)] if options.full_frame else []) + crops
-    inputs = [(t, [np.ascontiguousarray(rgb[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions]) for t, rgb in decoded]
-
-    if backend == "tasks":
-        bundle = str(options.bundle_path or default_bundle_path())
-        models = [
-            vision.PoseLandmarker.create_from_options(
-                vision.PoseLandmarkerOptions(
-                    base_options=BaseOptions(model_asset_path=bundle),
-                    running_mode=vision.RunningMode.VIDEO,
-                    num_poses=options.max_poses_per_region,
-                    min_pose_detection_confidence=options.min_detection_confidence,
-                    min_pose_presence_confidence=options.min_presence_confidence,
-                    min_tracking_confidence=options.min_tracking_confidence,
-                )
-            )
-            for _ in regions
-        ]
-        start = time.perf_counter()
-        for t, crops_rgb in inputs:
-            for model, rgb in zip(models, crops_rgb):
-                model.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), int(t * 1000))
-        elapsed = time.perf_counter() - start
-        for model in models:
-            model.close()
-    else:
-        graphs = [mp.solutions.pose.Pose(model_complexity=1) for _ in regions]
-        start = time.perf_counter()
-        for _, crops_rgb in inputs:
-            for graph, rgb in zip(graphs, crops_rgb):
-                graph.process(rgb)
-        elapsed = time.perf_counter() - start
-        for graph in graphs:
-            graph.close()
-    return len(inputs) / elapsed
+        stream = iter(source)
+        while True:
+            start = time.perf_counter()
+            item = next(stream, None)
+            spent = time.perf_counter() - start
+            if item is None:
+                return
+            yield item[0], item[1], spent
 
 
-def _first(source: FrameSource, n: int) -> Iterator[tuple[float, np.ndarray]]:
-    for i, item in enumerate(source):
-        if i == n:
-            return
-        yield item
+def _legacy_pose() -> Any:
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, enable_segmentation=False)
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports kilobytes
+def reference_region(video: Path, size: tuple[int, int], regions: list[tuple[int, int, int, int]]) -> tuple[int, ...]:
+    """The region where a legacy pass follows a person best: at these sizes the full frame's detector often
+    finds nobody, and a legacy pass that finds nobody runs only the detector, which is no single-person pass."""
+    import cv2
+
+    first = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for _, frame, _ in itertools.islice(_frames(video, size), 8)]
+    scores = []
+    for x0, y0, x1, y1 in regions:
+        with _legacy_pose() as pose:
+            scores.append(sum(pose.process(np.ascontiguousarray(rgb[y0:y1, x0:x1])).pose_landmarks is not None
+                              for rgb in first))
+    return regions[int(np.argmax(scores))]
 
 
-def report(
-    label: str, timers: StageTimers, n: int, wall: float, people: int, inference_fps: float, rss_mb: float
-) -> None:
-    e2e_fps = n / wall
-    print(f"\n{label}: {n} frames, {people / max(n, 1):.2f} people/frame")
-    for name in ("decode", "pose", "head", *sorted(set(timers.seconds) - {"decode", "pose", "head", "pose+head"})):
-        print(f"  {name:<22}{timers.per_frame_ms(name, n):8.1f} ms/frame")
-    print(f"  {'end-to-end':<22}{e2e_fps:8.2f} FPS")
-    print(f"  {'inference alone':<22}{inference_fps:8.2f} FPS")
-    print(f"  {'end-to-end/inference':<22}{e2e_fps / inference_fps:8.2f}")
-    print(f"  {'peak RSS':<22}{rss_mb:8.0f} MB", flush=True)
+def measure(scene: Scene, video: Path, settings: Settings) -> Figures:
+    """The reference and the product on the same frames, interleaved; wall and CPU time of each (CPU time of
+    the whole process, all threads: on a machine shared with other work it varies less than wall time)."""
+    import cv2
+
+    from kiosk.pipeline import Pipeline
+
+    size = (settings.camera.width_px, settings.camera.height_px)
+    pipeline = Pipeline(settings, FPS)
+    x0, y0, x1, y1 = region = reference_region(video, size, [(0, 0, *size), *pipeline.crops])
+    reference = _legacy_pose()
+    decode = ref = ref_cpu = product = product_cpu = 0.0
+    tracked = 0
+    found: list[int] = []
+    present: list[int] = []
+    try:
+        for t, frame, spent in _frames(video, size):
+            decode += spent
+            start, cpu = time.perf_counter(), time.process_time()
+            rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)[y0:y1, x0:x1])
+            tracked += reference.process(rgb).pose_landmarks is not None
+            ref += time.perf_counter() - start
+            ref_cpu += time.process_time() - cpu
+            start, cpu = time.perf_counter(), time.process_time()
+            pipeline.update(t, frame)
+            product += time.perf_counter() - start
+            product_cpu += time.process_time() - cpu
+            found.append(len(pipeline.last_observations))
+            present.append(len(states_at(scene, t)))
+        pipeline.finish()
+    finally:
+        pipeline.close()
+        reference.close()
+    n = max(len(found), 1)
+    return Figures(len(found), 1e3 * decode / n, 1e3 * ref / n, 1e3 * ref_cpu / n, region, tracked / n,
+                   dict(pipeline.times.per_frame()), 1e3 * product / n, 1e3 * product_cpu / n, found, present)
 
 
-def run_config(
-    video: Path, frames: int, size: tuple[int, int], crops: list[tuple[int, int, int, int]], options: PoseOptions
-) -> None:
-    """One configuration, end to end then inference alone, with its own peak RSS."""
-    timers, n, wall, people, backend = run_end_to_end(video, frames, size, crops, options)
-    rss = peak_rss_mb()  # before the inference-alone run loads its own models
-    inference_fps = run_inference_alone(video, n, size, crops, options, backend)
-    label = f"{backend}, full frame" + (f" + {len(crops)} zone crops {crops}" if crops else " only")
-    report(label, timers, n, wall, people, inference_fps, rss)
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:  # it has just exited
+        return None
+    return None
+
+
+def analyze_peak_rss_mb(video: Path, config: Path, backend: str) -> float:
+    """Peak RSS (VmHWM) of a separate `kiosk analyze` process on the video, read from /proc while it runs.
+
+    Not the child's rusage: Linux carries the forking parent's (this benchmark's) high-water mark across exec.
+    """
+    env = {**os.environ, "KIOSK_VISION__BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "analyze", str(video),
+                                  "--quiet", "--out", os.devnull], env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, _peak_rss_mb(child.pid) or 0.0)
+            time.sleep(0.05)
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"kiosk analyze failed ({child.returncode}): {errors.read().decode()[-2000:]}")
+    return peak
+
+
+def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, workdir: Path) -> float:
+    """Peak RSS of `kiosk run --source VIDEO` (the counter app with its live pipeline) over ``seconds``, under
+    a private Xvfb display that is stopped afterwards."""
+    display = f":{90 + os.getpid() % 500}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "KIOSK_VISION__BACKEND": backend, "PYTHONPATH": str(ROOT), "DISPLAY": display,
+           "KIOSK_STORE__DATA_DIR": str(workdir / "var"), "KIVY_NO_ARGS": "1", "KIVY_LOG_MODE": "PYTHON"}
+    try:
+        time.sleep(1.0)  # the display must be up before the app opens its window
+        with tempfile.TemporaryFile() as errors:
+            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "run", "--source",
+                                    str(video)], env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=errors)
+            peak, end = 0.0, time.monotonic() + seconds
+            try:
+                while time.monotonic() < end and app.poll() is None:
+                    peak = max(peak, _peak_rss_mb(app.pid) or 0.0)
+                    time.sleep(0.1)
+            finally:
+                if app.poll() is None:
+                    app.terminate()
+                    try:
+                        app.wait(10)
+                    except subprocess.TimeoutExpired:
+                        app.kill()
+                        app.wait()
+            if app.returncode not in (0, -15) and time.monotonic() < end:
+                errors.seek(0)
+                raise RuntimeError(f"kiosk run stopped ({app.returncode}): {errors.read().decode()[-2000:]}")
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    return peak
+
+
+def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: float | None) -> None:
+    found, present = np.asarray(fig.found), np.asarray(fig.present)
+    e2e_ms = fig.decode_ms + fig.product_ms
+    print(f"\n{label}: {fig.frames} frames at {FPS:g} fps")
+    print(f"  {'decode':<28}{fig.decode_ms:8.1f} ms/frame")
+    for name, ms in fig.stages_ms.items():
+        print(f"  {name:<28}{ms:8.1f} ms/frame")
+    print(f"  {'product (Pipeline.update)':<28}{fig.product_ms:8.1f} ms/frame ({fig.product_cpu_ms:.1f} ms CPU)")
+    print(f"  {'reference (1 legacy pass)':<28}{fig.reference_ms:8.1f} ms/frame ({fig.reference_cpu_ms:.1f} ms CPU) "
+          f"on {fig.reference_region}, a person followed in {fig.reference_tracked:.0%} of frames")
+    print(f"  {'product / reference':<28}{fig.product_ms / fig.reference_ms:8.2f} single-person passes "
+          f"({fig.product_cpu_ms / fig.reference_cpu_ms:.2f} by CPU time)")
+    print(f"  {'end-to-end':<28}{1e3 / e2e_ms:8.1f} fps")
+    print(f"  {'people found / present':<28}{found.mean():8.2f} / {present.mean():.2f} per frame "
+          f"(all found in {np.mean(found >= present):.0%} of frames)")
+    print(f"  {'peak RSS, kiosk analyze':<28}{rss_mb:8.0f} MB", flush=True)
+    if run_rss_mb is not None:
+        print(f"  {'peak RSS, kiosk run':<28}{run_rss_mb:8.0f} MB", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", type=Path, default=VTEST)
-    parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT frames are resized to")
-    parser.add_argument("--crops", choices=("none", "zones", "both"), default="both")
-    parser.add_argument("--backend", choices=("auto", "tasks", "legacy"), default="auto")
-    parser.add_argument("--max-poses", type=int, default=PoseOptions.max_poses_per_region, help="per region (tasks)")
+    parser.add_argument("--backend", default="tracker",
+                        help="vision.backend for the product (default: tracker; auto is the per-region design)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each scene")
+    parser.add_argument("--people", default="1,2,3", help="scenes to run, by people in view")
+    parser.add_argument("--run-s", type=float, default=0.0,
+                        help="also measure `kiosk run --source VIDEO` under Xvfb for this many seconds (0: skip)")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the rendered videos in this directory")
     args = parser.parse_args(argv)
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    options = PoseOptions(backend=args.backend, video=True, max_poses_per_region=args.max_poses)
-    print(f"video {args.video} at {width}x{height}, first {args.frames} frames, {os.cpu_count()} CPUs")
-    zones = zone_crops(width, height)
-    configs: dict[str, list[list[tuple[int, int, int, int]]]] = {"none": [[]], "zones": [zones], "both": [[], zones]}
-    # A fresh process per configuration, so that each peak RSS is that configuration's own.
-    spawn = multiprocessing.get_context("spawn")
-    for crops in configs[args.crops]:
-        child = spawn.Process(target=run_config, args=(args.video, args.frames, (width, height), crops, options))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            return child.exitcode or 1
+    from kiosk.vision.compose import load_sprites, render_video
+
+    sprites = load_sprites()
+    print(f"backend {args.backend}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          "reference: one legacy Pose pass following one person")
+    with tempfile.TemporaryDirectory(prefix="kiosk-pipeline-") as tmp:
+        out = args.keep or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        for people in (int(p) for p in args.people.split(",")):
+            scene = counter_scene(people, args.seconds)
+            video = render_video(scene, out / f"people{people}.mp4", sprites).path
+            camera = calibrate(scene, np.random.default_rng(scene.seed))
+            config = out / f"people{people}.toml"
+            apply_calibration(config, camera)
+            settings = Settings(camera=camera, vision={"backend": args.backend})
+            figures = measure(scene, video, settings)
+            run_rss = run_peak_rss_mb(video, config, args.backend, args.run_s, out) if args.run_s > 0 else None
+            report(scene.name, figures, analyze_peak_rss_mb(video, config, args.backend), run_rss)
     return 0
 
 

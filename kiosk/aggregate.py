@@ -34,12 +34,27 @@ from datetime import UTC
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 RatingValue = Literal["1", "2", "3", "4"]
 RATING_VALUES: tuple[RatingValue, ...] = ("1", "2", "3", "4")
 MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
 MIN_ROW_INTERACTIONS = 2  # the smallest k PrivacySettings allows; a row of one is never valid under any k
+# The terminal's one follow-up question after every rating (kiosk.terminal.ratings): what stood out, a good
+# and a bad side of the same three things. Only these codes exist: a follow-up answer is never free text.
+ReasonCode = Literal["quick", "friendly", "helpful", "waiting", "attitude", "competence"]
+POSITIVE_REASONS: tuple[ReasonCode, ...] = ("quick", "friendly", "helpful")
+NEGATIVE_REASONS: tuple[ReasonCode, ...] = ("waiting", "attitude", "competence")
+REASON_CODES: tuple[ReasonCode, ...] = POSITIVE_REASONS + NEGATIVE_REASONS
 CRITERION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # short rubric ids only: no room for free text
 
 
@@ -107,6 +122,26 @@ class Aggregate(_Wire):
     eye_contact_ratio: MeasureStats
     distance_m_median: MeasureStats
     within_target: dict[str, CriterionCount] = Field(default_factory=dict, max_length=100)
+    reasons: dict[ReasonCode, int] = Field(
+        default_factory=dict,
+        description="Follow-up answers per reason code, counted in the same row as the ratings (so under the "
+                    "same k rule). Added later: a row without it means none were given or an older terminal.")
+
+    @model_serializer(mode="wrap")
+    def _omit_no_reasons(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # A row without answers serialises as before, so a terminal that gets this version first can still
+        # sync with a server that does not know the field yet.
+        out: dict[str, object] = handler(self)
+        if not self.reasons:
+            out.pop("reasons", None)
+        return out
+
+    @field_validator("reasons")
+    @classmethod
+    def _reason_counts(cls, v: dict[ReasonCode, int]) -> dict[ReasonCode, int]:
+        if any(c < 0 for c in v.values()):
+            raise ValueError(f"reason counts must not be negative, got {v}")
+        return {key: v[key] for key in REASON_CODES if v.get(key)}
 
     @field_validator("period_start")
     @classmethod

@@ -111,22 +111,17 @@ def add_arguments(name: str, sp: argparse.ArgumentParser) -> None:
         u.add_argument("--region", action="append", help="a region a regional user sees (repeatable)")
         u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
         more = []
-        for action, what, short, long in (
-            ("revoke-device", "device id", "stop a terminal's token working",
-             "Revoke a device: its token is refused from the next request on; its data stays. "
-             "rotate-device-token re-activates it with a new token."),
-            ("rotate-device-token", "device id", "give a terminal a new token; prints it once",
-             "Give a device a new bearer token (printed once, for [sync] device_token); the old one stops working."),
-            ("disable-user", "user name", "stop a login working and sign it out everywhere",
-             "Disable a dashboard login: it can no longer sign in and its open sessions end at once."),
-            ("enable-user", "user name", "let a disabled login sign in again",
-             "Enable a dashboard login disabled with disable-user; its password is unchanged."),
-            ("reset-password", "user name", "set a new password (asks twice) and end the login's sessions",
-             "Set a new password for a dashboard login and end all of its sessions."),
-            ("end-sessions", "user name", "sign a login out everywhere",
-             "End every session of a dashboard login (a lost laptop, a shared browser); it may sign in again."),
-        ):
-            p = sub.add_parser(action, help=short, description=long)
+        for action, what, says in (
+                ("revoke-device", "device id", "Revoke a device: its token is refused from now on (a lost or stolen "
+                                               "terminal); rotate-device-token re-activates it."),
+                ("rotate-device-token", "device id", "Give a device a new token, printed once; the old one stops "
+                                                     "working. Put it in the terminal's [sync] device_token."),
+                ("disable-user", "user name", "Disable a dashboard login and end its sessions (it stays on record)."),
+                ("enable-user", "user name", "Enable a disabled dashboard login again."),
+                ("reset-password", "user name", "Set a new password for a dashboard login (asked twice) and end its "
+                                                "sessions."),
+                ("end-sessions", "user name", "Sign a dashboard login out everywhere.")):
+            p = sub.add_parser(action, help=says.split(":")[0].split(";")[0].rstrip(".").lower(), description=says)
             p.add_argument("id", help=what)
             if action == "reset-password":
                 p.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")

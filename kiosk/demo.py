@@ -37,6 +37,8 @@ import numpy as np
 import requests
 
 from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.demo_history import CHARACTERS, backfill, follow_up
+from kiosk.manager_call import ManagerCaller
 from kiosk.rubrics import Rubric, load_store_rubric, score_interaction, within_target
 from kiosk.service.interaction import Interaction
 from kiosk.simulate import load_scene, run_scene
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "scenes"  # the source checkout's scripted scenes: development material, not in the wheel
 REGION = "north"
+HISTORY_DAYS = 28  # four weeks before the demo day: trends, the weekday x hour map and week views have data
 PASSWORD = "demo-password"
 
 
@@ -85,6 +88,8 @@ class TerminalDay:
     interactions: list[Interaction] = field(default_factory=list)
     ratings: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0, 3: 0, 4: 0})
     batches_sent: int = 0
+    history_interactions: int = 0
+    reasons: int = 0
 
     @property
     def greeted(self) -> int:
@@ -203,22 +208,29 @@ def record_day(plan: StorePlan, day: date, settings: Settings, runs: list[tuple[
     result = TerminalDay(plan.store_id)
     day_start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     with Store.in_data_dir(settings.store.data_dir) as store:
+        result.history_interactions, _ = backfill(store, plan.store_id, rubric, day - timedelta(days=HISTORY_DAYS),
+                                                  HISTORY_DAYS, int(rng.integers(1 << 31)), rating_for)
         for hour, interactions in runs:
             for x in interactions:
                 end_t = max(t for t in (x.arrived_at, x.greeted_at, x.service_started_at, x.left_at) if t is not None)
                 scored = x.with_scores(score_interaction(rubric, x)).with_rating(rating_for(x, plan.mood, rng))
-                store.add_interaction(scored, day_start + timedelta(hours=hour, seconds=end_t),
-                                      within_target(rubric, x))
+                ended = day_start + timedelta(hours=hour, seconds=end_t)
+                store.add_interaction(scored, ended, within_target(rubric, x))
                 result.interactions.append(scored)
                 if scored.rating is not None:
                     result.ratings[scored.rating] += 1
+                    answer = follow_up(scored.rating, x.wait_s, CHARACTERS[plan.store_id], rng)
+                    if answer is not None:
+                        store.add_reason(answer, ended)
+                        result.reasons += 1
         fill_outbox(store, settings, now=day_start + timedelta(days=1), grace=timedelta(0))
         result.batches_sent = sync_once(store, settings).sent
     return result
 
 
-def fetch_reports(url: str, day: date) -> tuple[dict[str, dict], dict]:
-    """Sign in as the regional user and read what the dashboard shows: each daily summary and the comparison."""
+def fetch_reports(url: str, day: date) -> tuple[dict[str, dict], dict, dict]:
+    """Sign in as the regional user and read what the dashboard shows: each daily summary, the day's comparison
+    and the comparison over the back-filled weeks."""
     with requests.Session() as http:
         http.post(f"{url}/api/v1/login", json={"username": "regional", "password": PASSWORD}, timeout=10).raise_for_status()
         daily = {}
@@ -229,7 +241,10 @@ def fetch_reports(url: str, day: date) -> tuple[dict[str, dict], dict]:
         r = http.get(f"{url}/api/v1/regions/{REGION}/compare", params={"from": day.isoformat(), "to": day.isoformat()},
                      timeout=30)
         r.raise_for_status()
-        return daily, r.json()
+        weeks = http.get(f"{url}/api/v1/regions/{REGION}/compare", timeout=30, params={
+            "from": (day - timedelta(days=HISTORY_DAYS)).isoformat(), "to": day.isoformat()})
+        weeks.raise_for_status()
+        return daily, r.json(), weeks.json()
 
 
 def _f(v: object, fmt: str = "{:.2f}") -> str:
@@ -289,8 +304,9 @@ def _sigterm_held() -> Iterator[None]:
 
 def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
              real_people: Callable[[str, Settings], list[Interaction]] | None = None,
-             say: Callable[[str], None] = print) -> tuple[dict[str, TerminalDay], dict[str, dict], dict]:
-    """Run the demo in ``workdir`` (emptied first). Returns what the terminals measured and what the dashboard shows.
+             say: Callable[[str], None] = print) -> tuple[dict[str, TerminalDay], dict[str, dict], dict, dict]:
+    """Run the demo in ``workdir`` (emptied first). Returns what the terminals measured and what the dashboard
+    shows: the daily summaries, the day's comparison and the comparison over the back-filled weeks.
 
     Raises:
         FileNotFoundError: not run from a source checkout (the scripted scenes are not installed with the wheel).
@@ -311,7 +327,7 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
 
 def _run_demo(workdir: Path, *, wait: bool, port: int | None,
               real_people: Callable[[str, Settings], list[Interaction]] | None,
-              say: Callable[[str], None]) -> tuple[dict[str, TerminalDay], dict[str, dict], dict]:
+              say: Callable[[str], None]) -> tuple[dict[str, TerminalDay], dict[str, dict], dict, dict]:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -336,8 +352,9 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
             for plan in PLANS:
                 runs = futures[plan.store_id].result()
                 terminals[plan.store_id] = t = record_day(plan, day, settings[plan.store_id], runs)
-                say(f"      {plan.name}: {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings "
-                    f"stored; {t.batches_sent} aggregate batch(es) synced")
+                say(f"      {plan.name}: {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings, "
+                    f"{t.reasons} follow-up answers stored, after {t.history_interactions} simulated interactions "
+                    f"over the {HISTORY_DAYS} days before; {t.batches_sent} aggregate batch(es) synced")
         except BaseException:
             # Stopped half-way: do not wait minutes for the workers' scenes to finish.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -345,12 +362,18 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
                 child.terminate()
             raise
         pool.shutdown()
+        bank = next(p for p in PLANS if p.mood < 0)
+        called = ManagerCaller(settings[bank.store_id], 5.0)(datetime.now(timezone.utc))
+        say(f"      a customer at {bank.name} called a manager: "
+            + ("the dashboard shows the call" if called else "the call did not reach the server"))
         say("[4/5] reading the dashboard's numbers")
-        daily, compare = fetch_reports(url, day)
+        daily, compare, weeks = fetch_reports(url, day)
         say("[5/5] daily summaries and the regional comparison\n")
         for plan in PLANS:
             say(summary_text(plan, terminals[plan.store_id], daily[plan.store_id]) + "\n")
         say(f"Region {REGION}, {day}:\n" + comparison_text(compare) + "\n")
+        say(f"Region {REGION}, {weeks['date_from']} to {weeks['date_to']} (with the back-filled weeks):\n"
+            + comparison_text(weeks) + "\n")
         if wait:
             say(f"Dashboard: {url}/  (logins, password '{PASSWORD}': regional, admin, "
                 + ", ".join(f"manager-{p.store_id.split('-')[1]}" for p in PLANS) + ")\nCtrl+C stops it.")
@@ -358,7 +381,7 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
                 server.wait()
             except KeyboardInterrupt:
                 say("\nstopping")
-        return terminals, daily, compare
+        return terminals, daily, compare, weeks
     finally:
         for proc in servers:
             stop_server(proc)

@@ -178,6 +178,26 @@ def check_models(
     return Check(name, "ok", f"pose bundle {path.name} loads; legacy model present")
 
 
+def _measure_fps(spec: str, settings: Settings) -> Any:
+    from kiosk.pipeline import measure_throughput
+
+    return measure_throughput(settings, _open_source(spec, (settings.camera.width_px, settings.camera.height_px)))
+
+
+def check_fps(spec: str, settings: Settings, *, measure: Callable[[str, Settings], Any] = _measure_fps) -> Check:
+    """Analyse the camera's frames for a few seconds as the terminal does; the rate achieved against ``vision.max_fps``."""
+    try:
+        got = measure(spec, settings)
+    except Exception as exc:  # camera or model trouble: the checks above name it and its fix
+        return Check("fps", "fail", f"could not analyse frames: {exc}", "fix the camera and models checks first")
+    detail = (f"{got.fps:.1f} fps analysed of vision.max_fps {settings.vision.max_fps:g} "
+              f"({got.people:.1f} people in view, {got.dropped} camera frames dropped)")
+    if got.fps >= 0.9 * settings.vision.max_fps:
+        return Check("fps", "ok", detail)
+    return Check("fps", "warn", detail, "each person in view costs a landmark pass: lower vision.max_fps, or on a Pi "
+                 "with idle cores raise vision.landmark_workers (firmware_notes/08-thermal-performance.md)")
+
+
 # ---- calibration ----------------------------------------------------------------------------------------------
 
 def check_calibration(camera: Any) -> Check:
@@ -462,6 +482,7 @@ def default_checks(
         ("camera", lambda: check_camera(device.camera_source, size)),
         ("models", lambda: check_models(settings.vision.backend)),
         ("calibration", lambda: check_calibration(settings.camera)),
+        ("fps", lambda: check_fps(device.camera_source, settings), "camera"),
         ("data dir", lambda: check_data_dir(data_dir, device.service_user)),
         ("database", lambda: check_database(data_dir), "data dir"),
         ("disk", lambda: check_disk(data_dir, device.min_free_disk_mb)),

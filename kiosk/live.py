@@ -183,7 +183,10 @@ def _default_pipeline(settings: Settings, fps: float) -> Any:
 
 
 def _default_source(settings: Settings, spec: str) -> Any:
-    from kiosk.vision.source import open_source
+    from kiosk.vision.newest import NewestFrames
+    from kiosk.vision.source import VideoFileSource, open_source
 
-    return open_source(spec, size=(settings.camera.width_px, settings.camera.height_px),
-                       max_fps=settings.vision.max_fps)
+    source = open_source(spec, size=(settings.camera.width_px, settings.camera.height_px),
+                         max_fps=settings.vision.max_fps)
+    # A camera's frames that arrive while one is analysed are dropped, never queued (a file waits for us).
+    return source if isinstance(source, VideoFileSource) else NewestFrames(source)

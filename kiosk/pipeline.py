@@ -41,6 +41,27 @@ def zone_crops(camera: CameraModel, zones: ZoneMap, person_height_m: float) -> l
     return rects
 
 
+def pose_stage(settings: Settings, full_frame: bool = True) -> Any:
+    """The pose stage ``settings.vision`` asks for: the tracker (backend tracker) or the per-region estimator
+    (auto/tasks/legacy). Both take ``update(t, frame, crops)`` and return one Observation per person."""
+    v = settings.vision
+    vis = settings.body.min_keypoint_visibility
+    if v.backend == "tracker":
+        from kiosk.vision.tracker import PoseTracker, TrackerOptions
+
+        return PoseTracker(TrackerOptions(full_frame=full_frame, redetect_s=v.redetect_s, max_people=v.max_people,
+                                          landmark_workers=v.landmark_workers,
+                                          inference_threads=v.inference_threads,
+                                          min_detection_confidence=v.candidate_min_score,
+                                          min_keypoint_visibility=vis))
+    from kiosk.vision.pose import PoseEstimator, PoseOptions
+
+    return PoseEstimator(PoseOptions(backend=v.backend, full_frame=full_frame,
+                                     max_poses_per_region=v.max_poses_per_region,
+                                     min_detection_confidence=v.min_detection_confidence,
+                                     min_keypoint_visibility=vis))
+
+
 @dataclass
 class StageTimes:
     """Milliseconds spent per stage, summed over frames."""
@@ -68,14 +89,7 @@ class Pipeline:
         self.zones = ZoneMap.from_camera_settings(self.camera, settings.camera)
         v = settings.vision
         self.crops = zone_crops(self.camera, self.zones, v.person_height_m) if v.zone_crops else []
-        if pose is None:
-            from kiosk.vision.pose import PoseEstimator, PoseOptions
-
-            pose = PoseEstimator(PoseOptions(backend=v.backend, full_frame=v.full_frame or not self.crops,
-                                             max_poses_per_region=v.max_poses_per_region,
-                                             min_detection_confidence=v.min_detection_confidence,
-                                             min_keypoint_visibility=settings.body.min_keypoint_visibility))
-        self._pose = pose
+        self._pose = pose if pose is not None else pose_stage(settings, full_frame=v.full_frame or not self.crops)
         self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps,
                                    counter=settings.camera.counter)
         self._episodes = EpisodeTracker(settings.service)
@@ -94,6 +108,9 @@ class Pipeline:
         done = self._episodes.update(scene)
         c3 = time.perf_counter()
         self.times.total_ms["pose+head"] += (c1 - c0) * 1e3
+        # The pose stage's own parts (the tracker's detector and landmark passes), nested in pose+head.
+        for name, ms in getattr(self._pose, "stage_ms", {}).items():
+            self.times.total_ms[f"  pose: {name}"] += ms
         self.times.total_ms["tracking"] += (c2 - c1) * 1e3
         self.times.total_ms["episodes"] += (c3 - c2) * 1e3
         self.times.frames += 1
@@ -106,6 +123,51 @@ class Pipeline:
 
     def close(self) -> None:
         self._pose.close()
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """What the perception stage achieved on a live source: frames analysed per second (wall clock), frames
+    analysed, camera frames dropped because they arrived while one was analysed, people found per frame."""
+
+    fps: float
+    frames: int
+    dropped: int
+    people: float
+
+
+def measure_throughput(settings: Settings, source: Any, seconds: float = 3.0, pose: Any | None = None,
+                       clock: Callable[[], float] = time.monotonic) -> Throughput:
+    """Run the pose stage (zone crops when calibrated) on ``source`` for ``seconds`` of wall time, dropping the
+    frames it has no time for, as the running terminal does (``kiosk doctor`` reports the result).
+
+    ``source``: an iterable of (t, frame) with ``close()``, e.g. :func:`kiosk.vision.source.open_source`; it is
+    closed afterwards. ``pose``: the stage to run (closed afterwards); None builds it from ``settings.vision``.
+    """
+    from kiosk.vision.newest import NewestFrames
+
+    crops: list[tuple[int, int, int, int]] = []
+    if settings.camera.floor_points and settings.camera.zones and settings.vision.zone_crops:
+        camera = camera_from_settings(settings.camera)
+        crops = zone_crops(camera, ZoneMap.from_camera_settings(camera, settings.camera), settings.vision.person_height_m)
+    if pose is None:
+        pose = pose_stage(settings, full_frame=settings.vision.full_frame or not crops)
+    frames = people = 0
+    started: float | None = None
+    try:
+        with NewestFrames(source) as newest:
+            for t, frame in newest:
+                people += len(pose.update(t, frame, crops))
+                frames += 1
+                if started is None:
+                    started, frames, people = clock(), 0, 0  # the first frame waits for the camera to start
+                elif clock() - started >= seconds:
+                    break
+            dropped = newest.dropped
+    finally:
+        pose.close()
+    elapsed = clock() - started if started is not None else 0.0
+    return Throughput(frames / elapsed if elapsed > 0 else 0.0, frames, dropped, people / max(frames, 1))
 
 
 def analyze_video(path: Path, settings: Settings, progress: Callable[[int, int | None], None] | None = None,

@@ -19,6 +19,10 @@ Ratings: a rating linked to an interaction counts with that interaction. A stand
 the terminal could not link) counts in the hour it was tapped. A tap flagged ``no_customer`` (the camera saw
 nobody at the counter) is kept on the terminal but never counted: counting it would let a tap without a
 customer move the store's score.
+
+Follow-up answers (what stood out, :data:`kiosk.aggregate.REASON_CODES`) are stored on the terminal as counts per
+UTC hour, never per tap, so nothing joins an answer to a rating or a person. They count in the row of the hour
+they were given, exactly like stand-alone ratings: the same grouping, merging and suppression under ``k``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from kiosk.aggregate import RATING_VALUES, Aggregate, CriterionCount, MeasureStats
+from kiosk.aggregate import REASON_CODES, RATING_VALUES, Aggregate, CriterionCount, MeasureStats
 from kiosk.service.interaction import Interaction
 
 _DECIMALS = 3  # ms, mm and 0.1 % are finer than any of the four measures can resolve
@@ -66,23 +70,43 @@ class TimedRating:
         _require_aware("TimedRating.rated_at", self.rated_at)
 
 
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many follow-up answers ``reason`` were given in the UTC hour starting at ``hour``."""
+
+    hour: datetime
+    reason: str
+    count: int
+
+    def __post_init__(self) -> None:
+        _require_aware("ReasonCount.hour", self.hour)
+        if self.reason not in REASON_CODES:
+            raise ValueError(f"ReasonCount.reason must be one of {REASON_CODES}, got {self.reason!r}")
+        if self.count < 0:
+            raise ValueError(f"ReasonCount.count must not be negative, got {self.count!r}")
+
+
 @dataclass
 class _Group:
     interactions: list[TimedInteraction] = field(default_factory=list)
     ratings: list[int] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
 
     def absorb(self, other: _Group) -> None:
         self.interactions += other.interactions
         self.ratings += other.ratings
+        for reason, count in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
 
     @property
     def empty(self) -> bool:
-        return not self.interactions and not self.ratings
+        return not self.interactions and not self.ratings and not self.reasons
 
 
 def aggregate(
     interactions: Iterable[TimedInteraction],
     ratings: Iterable[TimedRating] = (),
+    reasons: Iterable[ReasonCount] = (),
     *,
     store_id: str,
     device_id: str,
@@ -93,6 +117,7 @@ def aggregate(
     Args:
         interactions: every interaction of the days to aggregate (a partial day gives a partial answer).
         ratings: stand-alone rating taps of those days.
+        reasons: follow-up answer counts per hour of those days.
         store_id, device_id: copied into every row.
         k: the minimum group size (``privacy.min_group_size``), 2 or more.
 
@@ -114,6 +139,10 @@ def aggregate(
         if not tr.no_customer:
             hour = _hour(tr.rated_at)
             days[hour.date()][hour].ratings.append(tr.value)
+    for rc in reasons:
+        if rc.count:
+            group = days[_hour(rc.hour).date()][_hour(rc.hour)]
+            group.reasons[rc.reason] = group.reasons.get(rc.reason, 0) + rc.count
 
     rows: list[Aggregate] = []
     for day in sorted(days):
@@ -188,6 +217,7 @@ def _row(
         eye_contact_ratio=measure_stats(values("eye_contact_ratio"), k),
         distance_m_median=measure_stats(values("distance_m_median"), k),
         within_target=within,
+        reasons=dict(group.reasons),
     )
 
 

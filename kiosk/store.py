@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Self
 
 from kiosk.aggregate import Aggregate, AggregateBatch
-from kiosk.privacy import TimedInteraction, TimedRating
+from kiosk.aggregate import REASON_CODES
+from kiosk.privacy import ReasonCount, TimedInteraction, TimedRating
 from kiosk.service.interaction import Interaction
 from kiosk.store_file import (
     COLUMNS,
@@ -53,7 +54,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AggregateBuilder = Callable[[Sequence[TimedInteraction], Sequence[TimedRating]], Sequence[Aggregate]]
+AggregateBuilder = Callable[
+    [Sequence[TimedInteraction], Sequence[TimedRating], Sequence[ReasonCount]], Sequence[Aggregate]]
 
 
 @dataclass(frozen=True)
@@ -213,20 +215,36 @@ class Store:
             ValueError: ``ended_at`` is naive, or an interaction with this id is already stored.
             StorageFullError: the disk is full; nothing of this interaction was written.
         """
-        ended = utc("ended_at", ended_at)
-        i = interaction
-        last = max(t for t in (i.arrived_at, i.greeted_at, i.service_started_at, i.left_at) if t is not None)
-        started = ended - timedelta(seconds=last - i.arrived_at)
-        row = interaction_row(i, started, ended, {str(k): bool(v) for k, v in (within_target or {}).items()})
+        self.add_interactions([(interaction, ended_at, within_target)])
+
+    def add_interactions(
+        self, items: Iterable[tuple[Interaction, datetime, Mapping[str, bool] | None]]
+    ) -> int:
+        """Store many finished interactions (each as for :meth:`add_interaction`) in one transaction: all or none.
+
+        One commit, one fsync: a back-fill of weeks takes a second instead of a minute. Returns how many.
+
+        Raises:
+            ValueError: an ``ended_at`` is naive, or an interaction id is already stored (nothing is written).
+            StorageFullError: the disk is full; nothing was written.
+        """
+        rows = []
+        for i, ended_at, within in items:
+            ended = utc("ended_at", ended_at)
+            last = max(t for t in (i.arrived_at, i.greeted_at, i.service_started_at, i.left_at) if t is not None)
+            started = ended - timedelta(seconds=last - i.arrived_at)
+            rows.append((i, ended, interaction_row(i, started, ended, {str(k): bool(v) for k, v in (within or {}).items()})))
         try:
             with self._write() as c:
-                c.execute(f"INSERT INTO interactions ({COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
-                if i.rating is not None:
-                    _upsert_rating(c, i.rating, ended, i.id)
+                for i, ended, row in rows:
+                    c.execute(f"INSERT INTO interactions ({COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+                    if i.rating is not None:
+                        _upsert_rating(c, i.rating, ended, i.id)
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError) and "interactions.id" in str(exc.__cause__):
-                raise ValueError(f"interaction {i.id} is already stored") from None
+                raise ValueError(f"an interaction is already stored ({exc.__cause__})") from None
             raise
+        return len(rows)
 
     def add_rating(
         self, value: int, rated_at: datetime, *, interaction_id: str | None = None, no_customer: bool = False
@@ -248,6 +266,34 @@ class Store:
                     (fmt(at), value, int(no_customer)),
                 )
 
+    def add_reason(self, reason: str, at: datetime) -> None:
+        """Count one follow-up answer (:data:`kiosk.aggregate.REASON_CODES`) in the UTC hour of ``at``.
+
+        Only the hour's count grows: the time of the tap and the rating it followed are not kept.
+        """
+        self.add_reasons([(reason, at)])
+
+    def add_reasons(self, answers: Iterable[tuple[str, datetime]]) -> None:
+        """Count many follow-up answers in one transaction (all or none); see :meth:`add_reason`."""
+        rows = []
+        for reason, at in answers:
+            if reason not in REASON_CODES:
+                raise ValueError(f"reason must be one of {REASON_CODES}, got {reason!r}")
+            rows.append((fmt(utc("at", at).replace(minute=0, second=0, microsecond=0)), reason))
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO reason_counts (hour_utc, reason, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (hour_utc, reason) DO UPDATE SET count = count + 1",
+                rows,
+            )
+
+    def reason_counts(self) -> list[ReasonCount]:
+        """Every stored follow-up count, oldest hour first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hour_utc, reason, count FROM reason_counts ORDER BY hour_utc, reason").fetchall()
+        return [ReasonCount(parse(h), r, n) for h, r, n in rows]
+
     def apply_retention(self, now: datetime, retention_days: int) -> int:
         """Delete interactions and ratings from before ``now - retention_days`` (``privacy.retention_days``),
         and sent or failed outbox batches as old; unsent batches stay until acknowledged. Returns the number
@@ -258,6 +304,7 @@ class Store:
         with self._write() as c:
             gone = c.execute("DELETE FROM interactions WHERE started_at_utc < ?", (cut,)).rowcount
             c.execute("DELETE FROM ratings WHERE rated_at_utc < ?", (cut,))
+            c.execute("DELETE FROM reason_counts WHERE hour_utc < ?", (cut,))
             c.execute(
                 "DELETE FROM outbox WHERE created_at_utc < ? "
                 "AND (sent_at_utc IS NOT NULL OR failed_at_utc IS NOT NULL)",
@@ -308,7 +355,8 @@ class Store:
         with self._write() as c:
             days = [date.fromisoformat(d) for (d,) in c.execute(
                 "SELECT DISTINCT substr(started_at_utc, 1, 10) AS d FROM interactions UNION "
-                "SELECT DISTINCT substr(rated_at_utc, 1, 10) FROM ratings EXCEPT SELECT day FROM closed_days "
+                "SELECT DISTINCT substr(rated_at_utc, 1, 10) FROM ratings UNION "
+                "SELECT DISTINCT substr(hour_utc, 1, 10) FROM reason_counts EXCEPT SELECT day FROM closed_days "
                 "ORDER BY d"
             ) if date.fromisoformat(d) < last_day]
             if not days:
@@ -318,7 +366,7 @@ class Store:
             for day in days:
                 lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
                 found = self._day_interactions(lo, hi)
-                day_rows = list(build([ti for _, ti in found], self._day_ratings(lo, hi)))
+                day_rows = list(build([ti for _, ti in found], self._day_ratings(lo, hi), self._day_reasons(lo, hi)))
                 in_rows = sum(a.interactions for a in day_rows)
                 last_seq = max((seq for seq, _ in found), default=0)
                 c.execute(
@@ -355,6 +403,12 @@ class Store:
             (lo, hi),
         ).fetchall()
         return [TimedRating(value, parse(at), bool(flag)) for value, at, flag in rows]
+
+    def _day_reasons(self, lo: str, hi: str) -> list[ReasonCount]:
+        rows = self._conn.execute(
+            "SELECT hour_utc, reason, count FROM reason_counts WHERE hour_utc >= ? AND hour_utc < ?", (lo, hi)
+        ).fetchall()
+        return [ReasonCount(parse(h), r, n) for h, r, n in rows]
 
     # ---- the outbox ----------------------------------------------------------------------------------------
 

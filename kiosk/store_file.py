@@ -72,6 +72,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             interactions INTEGER NOT NULL,
             sent_interactions INTEGER NOT NULL)""",
     ),
+    (
+        # Follow-up answers as counts per UTC hour: no row per tap, so no answer can be joined to a rating.
+        """CREATE TABLE reason_counts (
+            hour_utc TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('quick', 'friendly', 'helpful', 'waiting', 'attitude', 'competence')),
+            count INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (hour_utc, reason))""",
+    ),
 )
 
 

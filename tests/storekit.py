@@ -94,13 +94,13 @@ def _close(db: Path, pause_at_day: int) -> None:
     cfg = settings(db.parent)
     days = 0
 
-    def build(interactions, ratings):  # type: ignore[no-untyped-def]
+    def build(interactions, ratings, reasons):  # type: ignore[no-untyped-def]
         nonlocal days
         days += 1
         if days == pause_at_day:  # inside the transaction, with earlier days already written to it
             print("inside", flush=True)
             time.sleep(30)
-        return aggregate(interactions, ratings, store_id=cfg.store.store_id, device_id=cfg.store.device_id, k=5)
+        return aggregate(interactions, ratings, reasons, store_id=cfg.store.store_id, device_id=cfg.store.device_id, k=5)
 
     with Store.open(db) as store:
         report = store.close_days(until=T0 + timedelta(days=400), build=build, device_id=cfg.store.device_id,

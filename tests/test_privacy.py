@@ -232,3 +232,37 @@ def test_groups_under_k_never_leave_the_device(busy_terminal: Terminal) -> None:
     assert [(a.period, a.period_start.day, a.period_start.hour, a.interactions) for a in sent] == [
         ("hour", 4, 9, 8), ("day", 4, 0, 6)]  # 11:00 (2) and 16:00 (4) merged; day 2 (3 customers) dropped
     assert all(a.interactions >= K for a in sent)
+
+
+# ---- follow-up answers (reason counts) ---------------------------------------------------------------------------
+
+def test_reason_counts_travel_in_the_row_of_their_hour_and_merge_with_small_hours() -> None:
+    from kiosk.privacy import ReasonCount
+
+    interactions = group(6, 9) + group(2, 10) + group(3, 11)
+    reasons = [ReasonCount(at(9), "quick", 4), ReasonCount(at(10), "waiting", 1), ReasonCount(at(11), "waiting", 2)]
+    result = aggregate(interactions, (), reasons, store_id="berlin-01", device_id="pi-0042", k=K)
+    assert [(a.period, a.period_start.hour, a.reasons) for a in result] == [
+        ("hour", 9, {"quick": 4}), ("day", 0, {"waiting": 3})]
+
+
+def test_reason_counts_of_a_day_under_k_are_dropped_with_it() -> None:
+    from kiosk.privacy import ReasonCount
+
+    result = aggregate(group(3, 9), (), [ReasonCount(at(9), "attitude", 3)], store_id="s", device_id="d", k=K)
+    assert result == []
+
+
+def test_a_row_without_answers_is_serialised_as_older_terminals_did() -> None:
+    (row,) = rows(group(6, 9))
+    assert "reasons" not in json.loads(row.model_dump_json())
+    assert Aggregate.model_validate_json(row.model_dump_json()) == row
+
+
+def test_the_wire_accepts_only_known_reason_codes_with_non_negative_counts() -> None:
+    (row,) = rows(group(6, 9))
+    base = json.loads(row.model_dump_json())
+    assert Aggregate.model_validate(base | {"reasons": {"helpful": 2}}).reasons == {"helpful": 2}
+    for bad in ({"rude": 1}, {"quick": -1}, {"quick": "x"}):
+        with pytest.raises(ValidationError):
+            Aggregate.model_validate(base | {"reasons": bad})

@@ -77,7 +77,7 @@ def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(store_module.StoreError):
         Store.in_data_dir(tmp_path)
     raw = sqlite3.connect(tmp_path / "terminal.sqlite")
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(store_module.MIGRATIONS) - 1
     assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
 
 
@@ -312,3 +312,30 @@ def test_retention_makes_room_after_the_disk_was_full(tmp_path: Path) -> None:
     s.add_interaction(served(), ended(T0 + 40 * DAY))
     assert s.count_interactions() < written
     s.close()
+
+
+# ---- follow-up answers ---------------------------------------------------------------------------------------------
+
+def test_follow_up_answers_are_kept_as_counts_per_hour_only(store: Store) -> None:
+    for minute in (1, 7, 40):
+        store.add_reason("quick", T0.replace(hour=9, minute=minute, second=13))
+    store.add_reason("waiting", T0.replace(hour=10, minute=5))
+    assert [(c.hour.hour, c.reason, c.count) for c in store.reason_counts()] == [(9, "quick", 3), (10, "waiting", 1)]
+    raw = sqlite3.connect(store.path).execute("SELECT hour_utc FROM reason_counts").fetchall()
+    assert all(h.endswith("00:00.000000Z") for (h,) in raw)  # no minute or second of a tap survives
+
+
+def test_an_unknown_reason_is_refused_before_it_is_written(store: Store) -> None:
+    with pytest.raises(ValueError, match="reason must be one of"):
+        store.add_reason("rude", T0)
+    assert store.reason_counts() == []
+
+
+def test_closing_a_day_sends_its_answers_and_retention_deletes_old_ones(store: Store) -> None:
+    fill_day(store, 0, n=6)
+    store.add_reason("friendly", T0.replace(hour=9, minute=30))
+    close(store, T0 + 2 * DAY)
+    (batch,) = store.pending_batches()
+    assert [a["reasons"] for a in json.loads(batch.payload)["aggregates"]] == [{"friendly": 1}]
+    store.apply_retention(T0 + 40 * DAY, 30)
+    assert store.reason_counts() == []

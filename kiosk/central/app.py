@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from kiosk.central import db
-from kiosk.central.api.routes import auth, heartbeat, ingest, pages, reports
+from kiosk.central.api.routes import auth, calls, heartbeat, ingest, pages, reports
 from kiosk.central.deps import LoginRequired
 from kiosk.central.csrf import OriginCheck
 from kiosk.central.device_gate import DeviceGate
@@ -30,7 +30,7 @@ from kiosk.central.throttle import FailureThrottle, HashGate
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
-DEVICE_PATHS = frozenset({f"{API_PREFIX}/aggregates", f"{API_PREFIX}/heartbeat"})
+DEVICE_PATHS = frozenset({f"{API_PREFIX}/aggregates", f"{API_PREFIX}/heartbeat", f"{API_PREFIX}/manager-calls"})
 
 
 def _utcnow() -> dt.datetime:
@@ -96,7 +96,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, readable_422)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
-    for router in (ingest.router, heartbeat.router, auth.router, reports.router):
+    for router in (ingest.router, heartbeat.router, calls.router, auth.router, reports.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])

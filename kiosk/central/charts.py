@@ -137,3 +137,54 @@ def sparkline(values: Sequence[float | None], label: str, width: int = 120, heig
         f'<polyline points="{" ".join(s)}" fill="none" stroke="{_mix(0.8)}" stroke-width="1.5"/>' for s in segs if s
     )
     return _svg(width, height, lines + last, label, "spark")
+
+
+def hour_profile(customers: Sequence[int | None], satisfaction: Sequence[float | None], unit: str,
+                 label: str = "satisfaction and customers by hour") -> Markup:
+    """24 local hours: a bar per hour as tall as its customers, coloured by its satisfaction index (0-100);
+    the index is written above the bar. Hatched: no hourly figures."""
+    cell, h, top_pad = 30, 90, 16
+    top = max([v for v in customers if v is not None] or [0])
+    parts = []
+    for i in range(24):
+        v, s = customers[i], satisfaction[i]
+        x = i * cell
+        if v is None:
+            parts.append(f'<rect class="hour" data-hour="{i}" data-value="" x="{x}" y="{top_pad}" width="{cell - 3}" '
+                         f'height="{h}" rx="2" fill="{NONE}"><title>{i:02d}:00 - no hourly figures</title></rect>')
+        else:
+            bh = max(2.0, h * (v / top if top else 0))
+            fill = _mix(0.15 + 0.85 * (s / 100)) if s is not None else "#bbb"
+            title = f"{i:02d}:00 - {v} {unit}" + ("" if s is None else f", {s:.0f}/100")
+            parts.append(f'<rect class="hour" data-hour="{i}" data-value="{v}" data-satisfaction="{"" if s is None else round(s)}" '
+                         f'x="{x}" y="{top_pad + h - bh:.1f}" width="{cell - 3}" height="{bh:.1f}" rx="2" fill="{fill}">'
+                         f"<title>{escape(title)}</title></rect>")
+            if s is not None:
+                parts.append(f'<text x="{x + (cell - 3) / 2}" y="{top_pad + h - bh - 3:.1f}" class="tick" '
+                             f'text-anchor="middle">{s:.0f}</text>')
+        if i % 3 == 0:
+            parts.append(f'<text x="{x + 2}" y="{top_pad + h + 14}" class="tick">{i:02d}</text>')
+    return _svg(24 * cell, top_pad + h + 18, "".join(parts), label, "heat")
+
+
+def week_heat(cells: dict[tuple[int, int], float], satisfaction: dict[tuple[int, int], float],
+              weekdays: Sequence[str], label: str) -> Markup:
+    """Weekday (rows, Monday first) x local hour (columns): darker = more customers on average; hatched = none."""
+    cw, ch, left = 26, 22, 86
+    top = max(cells.values(), default=0.0)
+    parts = []
+    for d in range(7):
+        y = d * ch
+        parts.append(f'<text x="{left - 6}" y="{y + 15}" class="tick" text-anchor="end">{escape(weekdays[d])}</text>')
+        for hr in range(24):
+            v = cells.get((d, hr))
+            fill = NONE if v is None else _mix(v / top if top else 0.0)
+            s = satisfaction.get((d, hr))
+            title = f"{weekdays[d]} {hr:02d}:00 - " + ("no hourly figures" if v is None else f"{v:.1f}") + (
+                "" if s is None else f", {s:.0f}/100")
+            parts.append(f'<rect class="cell" data-day="{d}" data-hour="{hr}" data-value="{"" if v is None else round(v, 2)}" '
+                         f'x="{left + hr * cw}" y="{y}" width="{cw - 2}" height="{ch - 2}" rx="2" fill="{fill}">'
+                         f"<title>{escape(title)}</title></rect>")
+    for hr in range(0, 24, 3):
+        parts.append(f'<text x="{left + hr * cw + 2}" y="{7 * ch + 12}" class="tick">{hr:02d}</text>')
+    return _svg(left + 24 * cw, 7 * ch + 16, "".join(parts), label, "heat week")

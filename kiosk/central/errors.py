@@ -7,17 +7,14 @@ the field and the rule, and never echoes the offending input back.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 API_PREFIX = "/api/"
-_templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
            408: "Too slow", 413: "Too large", 422: "Cannot show that", 429: "Too many attempts"}
 
@@ -28,11 +25,10 @@ def wants_html(path: str) -> bool:
 
 
 def html_error(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _templates.TemplateResponse(
-        request, "error.html", {"user": None, "status": status_code, "title": _TITLES.get(status_code, "Error"),
-                                "message": message},
-        status_code=status_code, headers=headers,
-    )
+    """The error page in the visitor's language (kiosk.central.dashboard): what it means, then the exact reason."""
+    from kiosk.central.api.routes.pages import render_error
+
+    return render_error(request, status_code, _TITLES.get(status_code, "Error"), message, headers)
 
 
 def _where(loc: Iterable[Any]) -> str:

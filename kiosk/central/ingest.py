@@ -27,7 +27,7 @@ from kiosk.central.totals import Totals, totals_columns, totals_from_wire, total
 
 _UPSERT_COLUMNS = (
     "store_id", "interactions", "greeted", "abandoned", "rating_1", "rating_2", "rating_3", "rating_4",
-    "measures", "within_target", "batch_id", "received_at", "day",
+    "measures", "within_target", "reasons", "batch_id", "received_at", "day",
 )
 
 
@@ -204,6 +204,7 @@ def _row_values(r: Aggregate, tz: ZoneInfo, batch_id: str, now: dt.datetime) -> 
         **{f"rating_{k}": c for k, c in d["ratings"].items()},
         "measures": {name: d[name] for name in m.MEASURES},
         "within_target": d["within_target"],
+        "reasons": d.get("reasons") or None,
         "batch_id": batch_id,
         "received_at": now,
     }

@@ -124,6 +124,8 @@ class User(Base):
     created_at: Mapped[dt.datetime]
     # Set by `kiosk central disable-user`: such a user can neither sign in nor use a session opened before.
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The dashboards' language chosen by the user (en, ru, fa); null: not chosen yet.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     regions: Mapped[list[Region]] = relationship(secondary="user_regions", order_by="Region.id")
 
 
@@ -185,6 +187,8 @@ class Aggregate(Base):
     # as the terminal sent them (kiosk.aggregate.Aggregate); read back only for one store and day at a time.
     measures: Mapped[dict[str, Any]]
     within_target: Mapped[dict[str, Any]]
+    # Follow-up answers per reason code (kiosk.aggregate REASON_CODES); null from terminals that send none.
+    reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     batch_id: Mapped[str] = mapped_column(String(36))
     received_at: Mapped[dt.datetime]
 
@@ -267,3 +271,17 @@ class StoreDayCriterion(Base):
     week_start: Mapped[dt.date] = mapped_column(Date)
     n: Mapped[int] = mapped_column(Integer)
     met: Mapped[int] = mapped_column(Integer)
+
+
+class ManagerCall(Base):
+    """A customer asked for a manager at a terminal (kiosk.manager_call): where and when, nothing about who."""
+
+    __tablename__ = "manager_calls"
+    __table_args__ = (Index("ix_manager_calls_store_received", "store_id", "received_at"),)
+
+    # The terminal's random call_id: a retried POST of the same call is stored once.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    called_at: Mapped[dt.datetime]    # the terminal's clock at the tap
+    received_at: Mapped[dt.datetime]  # the server's clock: what pages sort and age by

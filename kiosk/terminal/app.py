@@ -25,13 +25,13 @@ from kivy.config import Config
 
 from kiosk.terminal.feed import PipelineFeed, PipelineSnapshot
 from kiosk.terminal.fonts import FontSet, find_fonts
-from kiosk.terminal.i18n import is_rtl, text
-from kiosk.terminal.ratings import Feedback, RatingDesk, Reason, log_feedback
+from kiosk.terminal.i18n import is_arabic_script, is_rtl, text
+from kiosk.terminal.ratings import Feedback, RatingDesk, Reason, ReasonRecord, log_feedback
 from kiosk.terminal.settings import TerminalSettings
 from kiosk.terminal.staffmode import StaffMixin
 from kiosk.terminal.staffstatus import StaffStatus, SyncWatch
 from kiosk.terminal.wait import recent_waits, upper_wait_min
-from kiosk.terminal.workers import Periodic, RatingWriter
+from kiosk.terminal.workers import Periodic, RatingWriter, run_once
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class TerminalContext:
     sync: Any | None = None
     on_feedback: Callable[[Feedback], None] = log_feedback
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    manager_call: Callable[[datetime], bool] | None = None
 
 
 def configure_window(terminal: TerminalSettings) -> None:
@@ -92,6 +93,8 @@ class KioskApp(StaffMixin, App):
     fps = NumericProperty(0.0)
     wait_minutes = NumericProperty(0)        # 0: no estimate shown
     manager_called = BooleanProperty(False)
+    manager_state = StringProperty("")       # "", "calling", "coming" (the server has it), "ask" (it could not)
+    retention_days = NumericProperty(30)
     pin_entry = StringProperty("")
     pin_message = StringProperty("")          # a catalogue key, or ""
     pin_lock_left = NumericProperty(0)
@@ -103,6 +106,7 @@ class KioskApp(StaffMixin, App):
     zone_choice = StringProperty("service")
     calibrating = BooleanProperty(False)
     zones_saved = BooleanProperty(False)
+    camera_text = StringProperty("")        # the camera's state for the staff screen, translated
     sync_text = StringProperty("-")
     outbox_text = StringProperty("-")
     disk_text = StringProperty("-")
@@ -118,6 +122,8 @@ class KioskApp(StaffMixin, App):
         self.desk = RatingDesk(self.writer.put, dedupe_window_s=self.t.rating_dedupe_window_s,
                                link_window_s=self.t.rating_link_window_s)
         self.snapshot = PipelineSnapshot(status="starting")
+        privacy = getattr(ctx.settings, "privacy", None)
+        self.retention_days = getattr(privacy, "retention_days", 30)
         cam = getattr(ctx.settings, "camera", None)
         if cam is not None:
             self.camera_size = [cam.width_px, cam.height_px]
@@ -185,15 +191,23 @@ class KioskApp(StaffMixin, App):
         self.writer.drain(5)
         self.writer.stop()
 
+    def on_camera_status(self, *_: Any) -> None:
+        self._render_status()
+
     # ---- text ------------------------------------------------------------------------------------------------
 
     def tr(self, key: str, lang: str, **fields: object) -> str:
         """Logical text of ``key`` in ``lang`` (kv passes ``app.lang`` so labels follow a language switch)."""
         return text(key, lang, **fields)
 
+    @staticmethod
+    def is_arabic_script(value: str) -> bool:
+        return is_arabic_script(value)
+
     def set_language(self, lang: str) -> None:
         if lang in self.t.languages:
             self.lang, self.rtl = lang, is_rtl(lang)
+            self._render_status()
 
     # ---- customer flow: one method per tap -----------------------------------------------------------------
 
@@ -201,25 +215,41 @@ class KioskApp(StaffMixin, App):
         self._go("rate")
 
     def rate(self, value: int) -> None:
-        """A face was tapped: store it (linked, alone or flagged; repeats once), then reason or thanks."""
+        """A face was tapped (on idle or on the rating screen): store it (linked, alone or flagged; repeats once),
+        then the same follow-up question whatever the face, so nothing on screen tells which one it was."""
         now = self.ctx.clock()
         outcome = self.desk.tap(value, now, self.snapshot)
-        if outcome != "repeat":
-            self._last_rating_at = now
-        self.manager_called = False
-        if outcome != "repeat" and value <= self.t.low_rating_max:
-            self._go("reason")
-        else:
+        if outcome == "repeat":
             self._go("thanks")
+            return
+        self._last_rating_at = now
+        self.manager_called, self.manager_state = False, ""
+        self._go("reason")
 
     def give_reason(self, reason: Reason) -> None:
-        self.ctx.on_feedback(Feedback("reason", self.ctx.clock(), self._last_rating_at, reason))
+        """A follow-up answer: counted in its hour (never joined to the rating), then thanks."""
+        at = self.ctx.clock()
+        self.writer.put(ReasonRecord(reason, at))
+        self.ctx.on_feedback(Feedback("reason", at, self._last_rating_at, reason))
         self._go("thanks")
 
     def call_manager(self) -> None:
-        if not self.manager_called:
-            self.manager_called = True
-            self.ctx.on_feedback(Feedback("manager", self.ctx.clock(), self._last_rating_at))
+        """Send the call at once (in a thread); the customer reads whether a manager is coming."""
+        if self.manager_called:
+            return
+        self.manager_called = True
+        at = self.ctx.clock()
+        self.ctx.on_feedback(Feedback("manager", at, self._last_rating_at))
+        send = self.ctx.manager_call
+        if send is None:
+            self.manager_state = "ask"
+            return
+        self.manager_state = "calling"
+        run_once("manager-call", lambda: send(at), self._main(self._manager_answer))
+
+    def _manager_answer(self, delivered: bool) -> None:
+        if self.manager_called:
+            self.manager_state = "coming" if delivered else "ask"
 
     def finish_feedback(self) -> None:
         self._go("thanks")
@@ -228,6 +258,7 @@ class KioskApp(StaffMixin, App):
         self._go("notice")
 
     def go_idle(self, reset_language: bool = True) -> None:
+        self.manager_called, self.manager_state = False, ""
         if reset_language:
             self.set_language(self.t.default_language)
         self._go("idle")
@@ -319,9 +350,16 @@ def run_app(settings: Any, feed: PipelineFeed, store: Any, *, sync: Any | None =
         store: the terminal's :class:`kiosk.store.Store` (ratings are written to it from a worker thread).
         sync: an optional :class:`kiosk.sync.SyncLoop`; the app starts and stops it and shows its state.
         terminal: overrides ``settings.terminal``.
-        on_feedback: receives low-rating reasons and manager requests (default: the log).
+        on_feedback: receives follow-up answers and manager requests (default: the log); answers are also
+            counted in the store, and a manager call is sent to the central server named in ``settings.sync``.
     """
     t = terminal or getattr(settings, "terminal", None) or TerminalSettings()
     configure_window(t)
-    ctx = TerminalContext(settings=settings, terminal=t, feed=feed, store=store, sync=sync, on_feedback=on_feedback)
+    caller = None
+    if getattr(settings, "sync", None) is not None and getattr(settings, "store", None) is not None:
+        from kiosk.manager_call import ManagerCaller
+
+        caller = ManagerCaller(settings, t.manager_call_timeout_s)
+    ctx = TerminalContext(settings=settings, terminal=t, feed=feed, store=store, sync=sync, on_feedback=on_feedback,
+                          manager_call=caller)
     KioskApp(ctx).run()

@@ -28,9 +28,9 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     # ---- customer screens ---------------------------------------------------------------------------------
     "welcome": {"en": "Welcome", "ru": "Здравствуйте", "fa": "خوش آمدید"},
     "tap_to_rate": {
-        "en": "Tap here to rate your visit",
-        "ru": "Коснитесь, чтобы оценить обслуживание",
-        "fa": "برای امتیاز دادن به خدمات، اینجا را لمس کنید",
+        "en": "Tap a face to rate your visit",
+        "ru": "Коснитесь лица, чтобы оценить обслуживание",
+        "fa": "برای امتیاز دادن، یکی از چهره‌ها را لمس کنید",
     },
     "wait_upto": {"en": "Waiting time: up to {n} min", "ru": "Ожидание: до {n} мин", "fa": "زمان انتظار: تا {n} دقیقه"},
     "wait_basis": {
@@ -49,15 +49,25 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "fa": "فقط یک لمس، بی‌نام و اختیاری",
     },
     "reason_question": {
-        "en": "What went wrong? (optional)",
-        "ru": "Что было не так? (по желанию)",
-        "fa": "اگر مایلید، بگویید چه چیزی خوب نبود",
+        "en": "What stood out today? One tap, optional",
+        "ru": "Что запомнилось сегодня? Одно касание, по желанию",
+        "fa": "امروز چه چیزی به چشمتان آمد؟ یک لمس، اختیاری",
     },
-    "reason_waiting": {"en": "Waiting", "ru": "Ожидание", "fa": "انتظار"},
-    "reason_attitude": {"en": "Attitude", "ru": "Отношение", "fa": "برخورد"},
-    "reason_competence": {"en": "Competence", "ru": "Компетентность", "fa": "مهارت"},
-    "reason_other": {"en": "Other", "ru": "Другое", "fa": "دیگر"},
+    # One follow-up after every rating: a good and a bad side of the same three things (kiosk.aggregate codes).
+    "reason_quick": {"en": "Quick service", "ru": "Быстрое обслуживание", "fa": "خدمت سریع"},
+    "reason_waiting": {"en": "Long wait", "ru": "Долгое ожидание", "fa": "انتظار طولانی"},
+    "reason_friendly": {"en": "Friendly staff", "ru": "Вежливый сотрудник", "fa": "برخورد خوب"},
+    "reason_attitude": {"en": "Unfriendly staff", "ru": "Невежливый сотрудник", "fa": "برخورد نامناسب"},
+    "reason_helpful": {"en": "Got the help I needed", "ru": "Мне помогли", "fa": "کمکی که لازم داشتم"},
+    "reason_competence": {"en": "Could not help me", "ru": "Не смогли помочь", "fa": "نتوانستند کمک کنند"},
     "call_manager": {"en": "Call a manager", "ru": "Позвать менеджера", "fa": "درخواست مدیر"},
+    "manager_calling": {"en": "Calling a manager…", "ru": "Зовём менеджера…", "fa": "در حال خبر دادن به مدیر"},
+    "manager_coming": {"en": "A manager is on the way", "ru": "Менеджер уже идёт", "fa": "مدیر در راه است"},
+    "manager_ask": {
+        "en": "Please ask at the counter",
+        "ru": "Пожалуйста, обратитесь к сотруднику за стойкой",
+        "fa": "لطفاً از کارمند پیشخوان بخواهید",
+    },
     "skip": {"en": "No, thanks", "ru": "Нет, спасибо", "fa": "نه، ممنون"},
     "thanks": {"en": "Thank you!", "ru": "Спасибо!", "fa": "سپاسگزاریم!"},
     "thanks_sub": {
@@ -104,6 +114,14 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "Rating is optional and anonymous; staff do not see your answer.",
         "ru": "Оценка добровольная и анонимная; сотрудник не видит ваш ответ.",
         "fa": "امتیازدهی اختیاری و بی‌نام است؛ کارمند پاسخ شما را نمی‌بیند.",
+    },
+    "notice_operator": {"en": "Run by", "ru": "Оператор системы", "fa": "اداره‌کننده"},
+    "notice_contact": {"en": "Contact", "ru": "Контакт", "fa": "تماس"},
+    "notice_kept": {"en": "Kept", "ru": "Хранение", "fa": "نگهداری"},
+    "notice_retention": {
+        "en": "numbers stay on this terminal for {n} days, then are deleted",
+        "ru": "числа хранятся на терминале {n} дней, затем удаляются",
+        "fa": "اعداد {n} روز روی این دستگاه می‌مانند و سپس پاک می‌شوند",
     },
     "back": {"en": "Back", "ru": "Назад", "fa": "بازگشت"},
     # ---- staff (behind the PIN) --------------------------------------------------------------------------------
@@ -156,6 +174,39 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "status_running": {"en": "working", "ru": "работает", "fa": "فعال"},
     "status_camera_error": {"en": "camera error", "ru": "ошибка камеры", "fa": "خطای دوربین"},
     "status_stopped": {"en": "stopped", "ru": "остановлена", "fa": "متوقف"},
+    "advice_camera_error": {
+        "en": "Check the camera cable and restart the terminal; if it stays, call support",
+        "ru": "Проверьте кабель камеры и перезапустите терминал; если не помогло, позвоните в поддержку",
+        "fa": "کابل دوربین را بررسی و دستگاه را دوباره روشن کنید؛ اگر ماند، با پشتیبانی تماس بگیرید",
+    },
+    "sync_off": {"en": "not set up on this terminal", "ru": "не настроена на этом терминале", "fa": "روی این دستگاه تنظیم نشده"},
+    "sync_none": {"en": "not yet", "ru": "ещё не было", "fa": "هنوز نه"},
+    "sync_ok": {
+        "en": "done: {sent} sent, {pending} waiting",
+        "ru": "выполнена: отправлено {sent}, ждут {pending}",
+        "fa": "انجام شد: {sent} ارسال شد، {pending} در انتظار",
+    },
+    "sync_offline": {
+        "en": "no connection to the server; data waits and is sent later",
+        "ru": "нет связи с сервером; данные ждут и будут отправлены позже",
+        "fa": "ارتباط با سرور برقرار نیست؛ داده‌ها بعداً ارسال می‌شوند",
+    },
+    "sync_refused": {
+        "en": "the server refused this terminal; call support",
+        "ru": "сервер не принял терминал; позвоните в поддержку",
+        "fa": "سرور این دستگاه را نپذیرفت؛ با پشتیبانی تماس بگیرید",
+    },
+    "sync_failed": {
+        "en": "sending failed; data waits and is sent later",
+        "ru": "отправка не удалась; данные ждут и будут отправлены позже",
+        "fa": "ارسال انجام نشد؛ داده‌ها بعداً ارسال می‌شوند",
+    },
+    "number": {"en": "{n}", "ru": "{n}", "fa": "{n}"},
+    "disk_free": {
+        "en": "{free} GB free of {total} GB",
+        "ru": "свободно {free} ГБ из {total} ГБ",
+        "fa": "{free} گیگابایت آزاد از {total} گیگابایت",
+    },
 }
 
 
@@ -187,6 +238,11 @@ def localise_number(value: float, lang: str) -> str:
 
 def is_rtl(lang: str) -> bool:
     return lang in RTL
+
+
+def is_arabic_script(text_: str) -> bool:
+    """Whether ``text_`` holds Arabic-script letters (then it needs the Persian font and shaping)."""
+    return any(0x0600 <= ord(c) <= 0x06FF or 0xFB50 <= ord(c) <= 0xFEFF for c in text_)
 
 
 def shape_line(line: str) -> str:

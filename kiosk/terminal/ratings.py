@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from kiosk.aggregate import REASON_CODES, ReasonCode
 from kiosk.terminal.feed import PipelineSnapshot
 
 log = logging.getLogger(__name__)
@@ -48,15 +49,29 @@ class RatingRecord:
             raise ValueError("RatingRecord: a linked rating cannot be flagged no_customer")
 
 
-Reason = Literal["waiting", "attitude", "competence", "other"]
-REASONS: tuple[Reason, ...] = ("waiting", "attitude", "competence", "other")
+Reason = ReasonCode
+REASONS: tuple[Reason, ...] = REASON_CODES
+
+
+@dataclass(frozen=True)
+class ReasonRecord:
+    """What goes to ``Store.add_reason``: one follow-up answer and when it was given (only its hour is kept)."""
+
+    reason: Reason
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"ReasonRecord.reason must be one of {REASONS}, got {self.reason!r}")
+        if self.at.tzinfo is None:
+            raise ValueError(f"ReasonRecord.at must be timezone-aware, got {self.at!r}")
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """What a customer added after a low rating: a reason, or a request for a manager (rubric R1, X4, X5).
+    """What a customer added after a rating: a follow-up answer, or a request for a manager (rubric R1, X4, X5).
 
-    ``rating_at`` is the time of the tap it follows, so a store can join the two; no value is repeated here.
+    Goes to the app's ``on_feedback`` hook (the log by default); the store keeps answers only as hourly counts.
     """
 
     kind: Literal["reason", "manager"]
@@ -74,11 +89,11 @@ class Feedback:
 
 
 def log_feedback(feedback: Feedback) -> None:
-    """The default feedback sink until the store has a table for it: the log (a manager request as a warning)."""
+    """The default feedback hook: the log (a manager request as a warning)."""
     if feedback.kind == "manager":
-        log.warning("a customer asked for a manager at the counter (rating at %s)", feedback.rating_at)
+        log.warning("a customer asked for a manager at the counter")
     else:
-        log.info("low-rating reason: %s (rating at %s)", feedback.reason, feedback.rating_at)
+        log.info("follow-up answer: %s", feedback.reason)
 
 
 @dataclass(frozen=True)

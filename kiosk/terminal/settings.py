@@ -37,18 +37,29 @@ class TerminalSettings(BaseModel):
         description="The rating screen goes back to idle after this long without a tap (rubric R11: enough "
                     "time; X24: no answer is fine).")
     reason_timeout_s: float = Field(
-        20.0, ge=5, le=300, description="The optional reason screen after a low rating closes after this long.")
+        20.0, ge=5, le=300,
+        description="The optional follow-up question shown after every rating closes after this long.")
     thanks_s: float = Field(4.0, ge=1, le=60, description="How long the thank-you screen stays.")
     notice_timeout_s: float = Field(
         60.0, ge=10, le=600, description="The privacy notice goes back to idle after this long without a touch.")
-    low_rating_max: int = Field(
-        2, ge=0, le=3,
-        description="Ratings up to this value (1 = very unhappy ... 4 = very happy) offer the optional reason and "
-                    "the call-a-manager choice (rubric R1, X4/X5). 0 never offers them.")
+    manager_call_timeout_s: float = Field(
+        5.0, gt=0, le=30,
+        description="How long the terminal waits for the central server to take a manager call before it tells the "
+                    "customer to ask at the counter (the call is sent once, never queued).")
     auto_prompt: bool = Field(
         True,
         description="Show the rating screen by itself when a customer steps up to the service spot (once per "
                     "customer, rubric R10/X24); a tap on the idle screen always opens it.")
+
+    # ---- the privacy notice: who answers for the data (GDPR Art. 13) ------------------------------------------
+    operator_name: str = Field(
+        "", max_length=120,
+        description="Who runs this system (the data controller), shown on the notice screen. Empty shows a dash: "
+                    "set it before the terminal goes on the counter.")
+    operator_contact: str = Field(
+        "", max_length=120,
+        description="How customers reach the operator about their data (e-mail, phone or address), shown on the "
+                    "notice screen.")
 
     # ---- honest wait estimate (RUBRIC-SOURCES W10/W11, §6) -------------------------------------------------
     wait_estimate_enabled: bool = Field(False, description="Show 'up to N min' on the idle screen (store's choice).")

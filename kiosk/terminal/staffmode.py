@@ -13,7 +13,7 @@ from typing import Any
 
 from kiosk.terminal.calibration import ZONE_NAMES, DrawnZone, save_zones
 from kiosk.terminal.pin import verify_pin
-from kiosk.terminal.staffstatus import StaffStatus, gather
+from kiosk.terminal.staffstatus import StaffStatus, gather, status_lines
 from kiosk.terminal.workers import Periodic, run_once
 
 log = logging.getLogger(__name__)
@@ -137,11 +137,14 @@ class StaffMixin:
         return gather(self.ctx.store, self._data_dir, self._sync_watch, self.ctx.clock())
 
     def _set_status(self, s: StaffStatus) -> None:
-        self.outbox_text = "-" if s.outbox_batches is None else str(s.outbox_batches)
-        self.disk_text = ("-" if s.disk_free_bytes is None
-                          else f"{s.disk_free_bytes / 1e9:.1f} GB / {(s.disk_total_bytes or 0) / 1e9:.1f} GB")
-        when = s.last_sync_at.strftime("%Y-%m-%d %H:%M UTC") if s.last_sync_at else "-"
-        self.sync_text = f"{when}  {s.last_sync_text}"[:90] + (f"  ({s.error})" if s.error else "")
+        self._staff_status = s
+        self._render_status()
+
+    def _render_status(self) -> None:
+        """The status values in the current language (also after a language switch)."""
+        lines = status_lines(self.camera_status, getattr(self, "_staff_status", None), self.lang)
+        self.camera_text, self.sync_text = lines.camera, lines.sync
+        self.outbox_text, self.disk_text = lines.outbox, lines.disk
 
 
 def _pin_matches(entry: str, stored: str) -> bool:

@@ -108,7 +108,11 @@ class LangButton(TButton):
 
 
 class Face(ButtonBehavior, Widget):
-    """One of the four faces, 1 (very unhappy) to 4 (very happy). Tapping calls ``app.rate(value)`` (kv)."""
+    """One of the four faces, 1 (very unhappy) to 4 (very happy). Tapping calls ``app.rate(value)`` (kv).
+
+    A pressed face looks exactly like a resting one (no ring, no shrink): the clerk across the counter must not
+    see which face a customer chose.
+    """
 
     value = NumericProperty(4)
     interactive = BooleanProperty(True)
@@ -119,7 +123,6 @@ class Face(ButtonBehavior, Widget):
         self.fbind("pos", trigger)
         self.fbind("size", trigger)
         self.fbind("value", trigger)
-        self.fbind("state", trigger)
         trigger()
 
     def on_touch_down(self, touch):  # type: ignore[no-untyped-def]
@@ -129,14 +132,11 @@ class Face(ButtonBehavior, Widget):
 
     def _draw(self, *_: object) -> None:
         v = int(self.value)
-        d = min(self.width, self.height) * (0.92 if self.state == "down" else 1.0)
+        d = min(self.width, self.height)
         cx, cy = self.center
         c = self.canvas
         c.clear()
         with c:
-            if self.state == "down":
-                Color(1, 1, 1, 1)
-                Ellipse(pos=(cx - d * 0.54, cy - d * 0.54), size=(d * 1.08, d * 1.08))
             Color(*FACE_COLORS[v])
             Ellipse(pos=(cx - d / 2, cy - d / 2), size=(d, d))
             Color(*INK)
@@ -158,12 +158,12 @@ class Face(ButtonBehavior, Widget):
 
 
 class FaceRow(GridLayout):
-    """The four faces in a row, best first in the reading direction (mirrored for Persian).
+    """The four faces in a row, best on the left in every language: the same spot means the same rating whether
+    the screen shows Russian or Persian (a mirrored scale would turn a habit into the opposite answer).
 
     Dispatches ``on_rate(value)`` when an interactive face is released.
     """
 
-    rtl = BooleanProperty(False)
     interactive = BooleanProperty(True)
 
     def __init__(self, **kwargs: object) -> None:
@@ -173,12 +173,10 @@ class FaceRow(GridLayout):
         for face in self.faces.values():
             face.bind(on_release=lambda f: self.dispatch("on_rate", int(f.value)))
             self.add_widget(face)
-        self.fbind("rtl", self._orient)
         self.fbind("interactive", self._orient)
         self._orient()
 
     def _orient(self, *_: object) -> None:
-        self.orientation = "rl-tb" if self.rtl else "lr-tb"
         for face in self.faces.values():
             face.interactive = self.interactive
 
@@ -263,15 +261,19 @@ class CameraMark(ButtonBehavior, BoxLayout):
 
 
 class Bullets(BoxLayout):
-    """A list drawn from a newline-separated text: one row a line, a dot drawn before each (no bullet glyph)."""
+    """A list drawn from a newline-separated text: one row a line, a dot drawn before each (no bullet glyph).
+
+    Rows stack from the top, each exactly as tall as its wrapped text, and each dot sits on the middle of its
+    row's first line: a wrapped item pushes the next one down instead of running into it, in any orientation.
+    """
 
     source_text = StringProperty("")
     lang = StringProperty("en")
     font_size = NumericProperty(20)
-    rows = ListProperty([])
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(orientation="vertical", **kwargs)
+        self.items: list[tuple[_Dot, TLabel]] = []
         trigger = Clock.create_trigger(self._build, -1)
         for name in ("source_text", "lang", "font_size"):
             self.fbind(name, trigger)
@@ -279,30 +281,45 @@ class Bullets(BoxLayout):
 
     def _build(self, *_: object) -> None:
         self.clear_widgets()
+        self.items = []
         rtl = is_rtl(self.lang)
+        fs = float(self.font_size)
         for line in [s for s in self.source_text.split("\n") if s.strip()]:
-            row = BoxLayout(orientation="horizontal", spacing=self.font_size * 0.5)
-            dot = _Dot(size_hint_x=None, width=self.font_size, lift=self.font_size * 0.12)
-            label = TLabel(source_text=line, lang=self.lang, font_size=self.font_size)
+            row = BoxLayout(orientation="horizontal", spacing=fs * 0.5, size_hint_y=None, height=fs * 1.4)
+            dot = _Dot(size_hint_x=None, width=fs, line_height=fs * 1.4)
+            label = TLabel(source_text=line, lang=self.lang, font_size=fs)
+            label.bind(texture_size=lambda lab, ts, row=row, dot=dot: _fit_row(row, dot, lab, ts[1]))
             for w in ((label, dot) if rtl else (dot, label)):
                 row.add_widget(w)
             self.add_widget(row)
+            self.items.append((dot, label))
+        self.add_widget(Widget())  # takes the rest of the height, so the rows stay at the top
+
+
+def _fit_row(row: BoxLayout, dot: _Dot, label: TLabel, text_height: float) -> None:
+    one_line = label._label.get_extents("Ag")[1] if label._label is not None else label.font_size * 1.4
+    dot.line_height = one_line
+    row.height = max(text_height, one_line)
 
 
 class _Dot(Widget):
-    lift = NumericProperty(0)  # the font's line box sits a little below the letters' middle
+    line_height = NumericProperty(20)  # the dot is centred on the first line of its row
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.fbind("pos", self._draw)
-        self.fbind("size", self._draw)
+        for name in ("pos", "size", "line_height"):
+            self.fbind(name, self._draw)
+
+    @property
+    def dot_center_y(self) -> float:
+        return self.top - min(self.line_height, self.height) / 2
 
     def _draw(self, *_: object) -> None:
-        r = min(self.width, self.height) * 0.18
+        r = self.width * 0.18
         self.canvas.clear()
         with self.canvas:
             Color(0.55, 0.80, 1, 1)
-            Ellipse(pos=(self.center_x - r, self.center_y + self.lift - r), size=(2 * r, 2 * r))
+            Ellipse(pos=(self.center_x - r, self.dot_center_y - r), size=(2 * r, 2 * r))
 
 
 class Panel(BoxLayout):

@@ -12,21 +12,22 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from kiosk.terminal.ratings import RatingRecord
+from kiosk.terminal.ratings import RatingRecord, ReasonRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class RatingWriter:
-    """One thread that stores :class:`RatingRecord` values with ``store.add_rating`` in tap order.
+    """One thread that stores :class:`RatingRecord` (``store.add_rating``) and :class:`ReasonRecord`
+    (``store.add_reason``) values in tap order.
 
     ``put`` never blocks. A failed write is logged and counted in ``errors`` (shown on the staff screen).
     """
 
     def __init__(self, store: Any) -> None:
         self._store = store
-        self._queue: queue.Queue[RatingRecord | None] = queue.Queue()
+        self._queue: queue.Queue[RatingRecord | ReasonRecord | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="kiosk-rating-writer", daemon=True)
         self._idle = threading.Event()
         self._idle.set()
@@ -34,7 +35,7 @@ class RatingWriter:
         self.stored = 0
         self._thread.start()
 
-    def put(self, record: RatingRecord) -> None:
+    def put(self, record: RatingRecord | ReasonRecord) -> None:
         self._idle.clear()
         self._queue.put(record)
 
@@ -53,12 +54,15 @@ class RatingWriter:
                 self._idle.set()
                 return
             try:
-                self._store.add_rating(record.value, record.rated_at, interaction_id=record.interaction_id,
-                                       no_customer=record.no_customer)
+                if isinstance(record, ReasonRecord):
+                    self._store.add_reason(record.reason, record.at)
+                else:
+                    self._store.add_rating(record.value, record.rated_at, interaction_id=record.interaction_id,
+                                           no_customer=record.no_customer)
                 self.stored += 1
             except Exception:  # a full disk must not end the writer; staff see the count
                 self.errors += 1
-                log.exception("could not store rating %s", record)
+                log.exception("could not store %s", record)
             if self._queue.empty():
                 self._idle.set()
 

@@ -1,5 +1,8 @@
 """People in a frame: MediaPipe pose on the full frame and on zone crops, merged into Observations.
 
+:mod:`kiosk.vision.tracker` (backend "tracker") detects rarely and follows each person instead, at a third of
+the cost; this per-region estimator is the default ("auto") until the tracker matches its greeting accuracy.
+
 Two back ends, same output:
 - ``tasks``: MediaPipe Tasks ``PoseLandmarker`` with ``num_poses`` (several people per image), loaded from the
   bundle :mod:`kiosk.vision.models` builds from the wheel. Preferred.
@@ -202,6 +205,30 @@ def _same_person(a: Observation, b: Observation, options: PoseOptions, aspect: f
     return float(np.median(gaps)) <= _SAME_PERSON_GAP * size
 
 
+def observation_from_landmarks(
+    t: float, keypoints: np.ndarray, world: np.ndarray, min_visibility: float, aspect: float
+) -> Observation:
+    """One person's Observation from full-frame landmarks (33, 3: x, y 0..1, visibility) and world landmarks
+    (33, 3 metres): bbox of the visible keypoints, score, head yaw and torso yaw."""
+    keypoints = keypoints.copy()
+    keypoints[:, 2] = np.clip(keypoints[:, 2], 0.0, 1.0)
+    return Observation(
+        t=t,
+        keypoints=keypoints,
+        bbox=_bbox(keypoints, min_visibility),
+        # MediaPipe reports no per-person score; how surely the upper body was seen stands in.
+        score=float(np.clip(keypoints[_UPPER_BODY, 2].mean(), 0.0, 1.0)),
+        head=head_pose_from_keypoints(keypoints, min_visibility, aspect_ratio=aspect),
+        torso_yaw_deg=torso_yaw_from_world(world, keypoints[:, 2], min_visibility),
+    )
+
+
+def same_person(a: Observation, b: Observation, min_visibility: float, overlap: float, aspect: float) -> bool:
+    """Whether two observations of one frame are one person: boxes overlapping by ``overlap`` of the smaller
+    one and upper-body keypoints within a small share of body height of each other."""
+    return _same_person(a, b, PoseOptions(min_keypoint_visibility=min_visibility, duplicate_overlap=overlap), aspect)
+
+
 def merge_duplicates(observations: list[Observation], options: PoseOptions, aspect: float = 1.0) -> list[Observation]:
     """Keep one observation per person: the best-scored of each group of duplicates.
 
@@ -217,7 +244,8 @@ def merge_duplicates(observations: list[Observation], options: PoseOptions, aspe
     return kept
 
 
-def _clip_rect(rect: Sequence[int], width: int, height: int) -> Rect | None:
+def clip_rect(rect: Sequence[int], width: int, height: int) -> Rect | None:
+    """``rect`` (x0, y0, x1, y1) clipped to the frame, or None when under 32 px a side."""
     if len(rect) != 4:
         raise ValueError(f"a crop must be (x0, y0, x1, y1) in pixels, got {rect!r}")
     x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
@@ -314,7 +342,7 @@ class PoseEstimator:
         height, width = frame_bgr.shape[:2]
         regions: list[Rect] = [(0, 0, width, height)] if self.options.full_frame else []
         for rect in crops or ():
-            clipped = _clip_rect(rect, width, height)
+            clipped = clip_rect(rect, width, height)
             if clipped is not None:
                 regions.append(clipped)
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
@@ -332,17 +360,8 @@ class PoseEstimator:
         keypoints = person.keypoints.copy()
         keypoints[:, 0] = (x0 + keypoints[:, 0] * (x1 - x0)) / width
         keypoints[:, 1] = (y0 + keypoints[:, 1] * (y1 - y0)) / height
-        keypoints[:, 2] = np.clip(keypoints[:, 2], 0.0, 1.0)
-        vis = self.options.min_keypoint_visibility
-        return Observation(
-            t=t,
-            keypoints=keypoints,
-            bbox=_bbox(keypoints, vis),
-            # Neither back end reports a per-person score; how surely the upper body was seen stands in.
-            score=float(np.clip(keypoints[_UPPER_BODY, 2].mean(), 0.0, 1.0)),
-            head=head_pose_from_keypoints(keypoints, vis, aspect_ratio=width / height),
-            torso_yaw_deg=torso_yaw_from_world(person.world, keypoints[:, 2], vis),
-        )
+        return observation_from_landmarks(t, keypoints, person.world, self.options.min_keypoint_visibility,
+                                          aspect=width / height)
 
     def close(self) -> None:
         """Release every model. Safe to call twice."""

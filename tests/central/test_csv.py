@@ -14,7 +14,19 @@ from .helpers import TODAY, Org, aggregate, hour, login, post
 
 
 def _rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+    assert text.startswith("\ufeff"), "CSV for Excel starts with the UTF-8 byte-order mark"
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def test_csv_is_utf8_with_a_byte_order_mark_for_excel(client: TestClient, org: Org, app) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.central import models as m
+
+    with app.state.sessionmaker() as s:
+        s.get(m.Store, "n1").name = "Северный"
+        s.commit()
+    login(client, "reg-north")
+    body = client.get("/api/v1/regions/north/compare.csv").content
+    assert body.startswith(b"\xef\xbb\xbf") and "Северный".encode() in body
 
 
 def test_compare_csv_has_one_row_per_store_in_listing_order(client: TestClient, org: Org) -> None:

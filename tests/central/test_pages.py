@@ -20,7 +20,7 @@ def test_daily_page_shows_figures_and_charts(client: TestClient, org: Org) -> No
     login(client, "mgr-n1")
     html = client.get("/stores/n1").text
     assert 'data-testid="store-name">Nordhafen<' in html
-    assert re.search(r'data-figure="interactions">\s*<div class="k">Interactions</div>\s*<div class="v ">10<', html)
+    assert re.search(r'data-figure="interactions" title="[^"]+">\s*<div class="k">Customers</div>\s*<div class="v ">10<', html)
     assert 'data-hour="10" data-value="10"' in html  # 09 UTC is 10 in Berlin
     assert html.count('class="bar" data-face=') == 4
 
@@ -37,7 +37,7 @@ def test_compare_page_marks_store_without_data(client: TestClient, org: Org) -> 
     post(client, org, "d-n1", [aggregate("n1", "d-n1", hour(TODAY, 9))])
     login(client, "reg-north")
     html = client.get("/regions/north").text
-    row = html[html.index('data-store="n3"'):]
+    row = html[html.index('<tr class="no_data" data-store="n3"'):]
     assert 'data-testid="no-data"' in row[: row.index("</tr>")]
 
 

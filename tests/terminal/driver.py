@@ -70,8 +70,8 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0, what: str 
 
 
 def settle(app: KioskApp) -> None:
-    """Let transitions finish and layouts/labels update."""
-    wait_until(lambda: not app.screens.transition.is_active, 3, "the screen transition")
+    """Let transitions finish and layouts/labels update (generous: a loaded CI machine draws few frames a second)."""
+    wait_until(lambda: not app.screens.transition.is_active, 10, "the screen transition")
     idle(4)
 
 

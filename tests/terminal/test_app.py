@@ -4,6 +4,7 @@ unshaped Persian."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import tomllib
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import CameraSettings, Settings, StoreSettings
+from kiosk.config import CameraSettings, PrivacySettings, Settings, StoreSettings
 from kiosk.service.interaction import Interaction
 from kiosk.store import Store
 from kiosk.terminal.fakefeed import FakeFeed
@@ -23,6 +24,7 @@ from kiosk.terminal.ratings import Feedback
 from kiosk.terminal.settings import TerminalSettings
 
 PIN = "2468"
+OPERATOR, CONTACT = "ООО «Ромашка»", "privacy@romashka.example"
 
 
 def served(wait_s: float, iid: str | None = None) -> Interaction:
@@ -82,6 +84,7 @@ def ui(kivy_env, tmp_path_factory):
         store.add_interaction(served(wait_s=wait_s), clock() - timedelta(minutes=10))
     settings = Settings(
         store=StoreSettings(data_dir=data_dir),
+        privacy=PrivacySettings(retention_days=21),
         camera=CameraSettings(zones=[{"name": "service", "polygon_px": [(200, 200), (440, 200), (440, 470), (200, 470)]}]),
     )
     terminal = TerminalSettings(
@@ -89,6 +92,7 @@ def ui(kivy_env, tmp_path_factory):
         wait_estimate_enabled=True, wait_min_samples=5, staff_pin_hash=hash_pin(PIN),
         thanks_s=1.0, rating_dedupe_window_s=8, rating_link_window_s=45, pin_max_attempts=3, pin_lockout_s=30,
         snapshot_poll_s=0.05, status_refresh_s=0.5, default_language="ru",
+        operator_name=OPERATOR, operator_contact=CONTACT,
     )
     feed = FakeFeed(clock=clock)
     ui = UI(None, feed, store, clock, data_dir, d=driver)
@@ -115,7 +119,7 @@ def test_a_customer_at_the_counter_is_asked_once_and_the_tap_links_to_their_inte
     d.wait_until(lambda: u.screen() == "rate", 3, "the rating screen to open by itself")
     d.settle(u.app)
     d.tap(u.screen_widget("rate").ids.faces.faces[4])
-    assert u.screen() == "thanks"
+    assert u.screen() == "reason"
     assert u.ratings() == []  # waiting for the interaction to end (the customer is still at the counter)
     iid = u.feed.customer_leaves(at=u.clock() + timedelta(seconds=3))
     d.idle(4)
@@ -126,48 +130,71 @@ def test_a_customer_at_the_counter_is_asked_once_and_the_tap_links_to_their_inte
     assert rows and rows[0].rating == 4
 
 
-def test_thanks_is_the_same_whichever_face_and_returns_to_idle_by_itself(u):
+def test_the_first_tap_on_a_face_of_the_idle_screen_is_the_rating(u):
     d = u.d
-    shots = []
-    for value in (4, 3):
-        u.fresh()
-        u.app.open_rating()
-        d.settle(u.app)
-        d.tap(u.screen_widget("rate").ids.faces.faces[value])
-        d.settle(u.app)
-        assert u.screen() == "thanks"
-        shots.append(sorted(lab.text for lab in d.visible_labels(u.screen_widget("thanks"))))
-        d.wait_until(lambda: u.screen() == "idle", 3, "the thank-you to go back to idle")
-    assert shots[0] == shots[1]
-
-
-def test_a_low_rating_offers_a_reason_and_a_manager_and_both_are_optional(u):
-    d = u.d
-    u.app.open_rating()
-    d.settle(u.app)
-    d.tap(u.screen_widget("rate").ids.faces.faces[1])
+    assert u.screen() == "idle"
+    d.tap(u.screen_widget("idle").ids.faces.faces[2])
+    assert u.ratings()[-1] == (2, None, 1)  # stored at once: a customer who walks away now has rated
     d.settle(u.app)
     assert u.screen() == "reason"
-    reason = u.screen_widget("reason")
-    d.tap(reason.ids.manager)
-    assert [f.kind for f in u.feedback] == ["manager"] and u.app.manager_called
-    d.tap(reason.ids.waiting)
-    assert [(f.kind, f.reason) for f in u.feedback] == [("manager", None), ("reason", "waiting")]
-    assert u.screen() == "thanks"
-    assert u.ratings()[-1] == (1, None, 1)  # nobody at the counter: stored and flagged, not dropped
+
+
+def test_the_follow_up_looks_the_same_whichever_face_was_tapped(u, screenshot_dir):
+    d = u.d
+    shots = []
+    for value in (4, 1):
+        u.fresh()
+        d.tap(u.screen_widget("idle").ids.faces.faces[value])
+        d.settle(u.app)
+        assert u.screen() == "reason"
+        shots.append(d.screenshot(screenshot_dir / f"followup-after-{value}.png").read_bytes())
+    assert shots[0] == shots[1]  # pixel for pixel: the clerk across the counter cannot tell
+
+
+def test_a_pressed_face_shows_no_ring_or_change(u):
+    from tests.terminal.driver import UnitTestTouch, screenshot
+
+    d = u.d
+    face = u.screen_widget("idle").ids.faces.faces[1]
+    before = screenshot(u.data_dir / "face-up.png").read_bytes()
+    touch = UnitTestTouch(*face.to_window(*face.center))
+    touch.touch_down()
+    d.idle(3)
+    assert face.state == "down"
+    held = screenshot(u.data_dir / "face-down.png").read_bytes()
+    touch.touch_up()
+    d.idle(2)
+    assert held == before
+
+
+def test_every_rating_gets_one_follow_up_with_good_and_bad_answers_all_optional(u):
+    d = u.d
+    for value, answer in ((1, "waiting"), (4, "quick"), (3, "friendly")):
+        u.fresh()
+        d.tap(u.screen_widget("idle").ids.faces.faces[value])
+        d.settle(u.app)
+        assert u.screen() == "reason"
+        d.tap(u.screen_widget("reason").ids[answer])
+        assert u.screen() == "thanks"
+    u.app.writer.drain(5)
+    counts = {c.reason: c.count for c in u.store.reason_counts()}
+    assert counts["waiting"] >= 1 and counts["quick"] >= 1 and counts["friendly"] >= 1
+    assert [(f.kind, f.reason) for f in u.feedback] == [("reason", "friendly")]
     u.fresh()
-    u.app.open_rating()
+    d.tap(u.screen_widget("idle").ids.faces.faces[2])
     d.settle(u.app)
-    d.tap(u.screen_widget("rate").ids.faces.faces[2])
-    d.settle(u.app)
+    before = {c.reason: c.count for c in u.store.reason_counts()}
     d.tap(u.screen_widget("reason").ids.skip)
+    u.app.writer.drain(5)
     assert u.screen() == "thanks" and u.feedback == []
+    assert {c.reason: c.count for c in u.store.reason_counts()} == before
 
 
 def test_taps_with_no_customer_are_flagged_and_repeats_count_once(u):
     d = u.d
     before = len(u.ratings())
-    d.tap(u.screen_widget("idle"))            # a tap anywhere on idle opens the rating
+    welcome = u.screen_widget("idle").children[0].children[-1]
+    d.tap(welcome)                            # a tap on idle away from the faces opens the rating question
     d.settle(u.app)
     assert u.screen() == "rate"
     d.tap(u.screen_widget("rate").ids.faces.faces[3])
@@ -235,6 +262,8 @@ def test_languages_switch_by_tap_and_idle_returns_to_the_default(u):
     u.app.open_rating()
     d.settle(u.app)
     d.tap(u.screen_widget("rate").ids.faces.faces[4])
+    d.settle(u.app)
+    d.tap(u.screen_widget("reason").ids.skip)
     d.wait_until(lambda: u.screen() == "idle", 3, "back to idle")
     assert u.app.lang == "ru"
 
@@ -254,6 +283,145 @@ def test_the_privacy_notice_opens_from_the_camera_mark(u):
     d.tap(u.screen_widget("notice").ids.back)
     d.settle(u.app)
     assert u.screen() == "idle"
+
+
+def _spots(u) -> dict[str, float]:
+    """Window x of each face's centre and of each top-bar control's centre."""
+    faces = u.screen_widget("idle").ids.faces.faces
+    bar = u.app.root.ids
+    out = {f"face{v}": f.to_window(*f.center)[0] for v, f in faces.items()}
+    out |= {name: bar[name].to_window(*bar[name].center)[0] for name in ("camera_mark", "languages", "staff")}
+    out |= {f"lang-{b.code}": b.to_window(*b.center)[0] for b in bar.languages.children}
+    return out
+
+
+def test_faces_and_the_top_bar_stay_in_place_in_every_language(u):
+    d = u.d
+    spots = {}
+    for lang in ("ru", "fa", "en"):
+        u.app.set_language(lang)
+        d.settle(u.app)
+        spots[lang] = _spots(u)
+    assert spots["fa"] == spots["ru"] == spots["en"]
+    xs = [spots["fa"][f"face{v}"] for v in (4, 3, 2, 1)]
+    assert xs == sorted(xs)  # happiest on the left, in Persian too
+    assert spots["fa"]["camera_mark"] < spots["fa"]["languages"] < spots["fa"]["staff"]
+
+
+def _bullet_layout(notice) -> list[tuple[float, float, float, float]]:
+    """(dot centre y, label top, label bottom, label x) of every bullet item on the notice, in window coordinates."""
+    out = []
+    for bullets in (notice.ids.measured, notice.ids.never):
+        for dot, label in bullets.items:
+            out.append((round(dot.to_window(0, dot.dot_center_y)[1], 1), round(label.to_window(0, label.top)[1], 1),
+                        round(label.to_window(0, label.y)[1], 1), round(label.to_window(label.x, 0)[0], 1)))
+    return out
+
+
+@pytest.mark.parametrize("size", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
+def test_notice_bullets_sit_on_their_lines_and_stay_put_between_openings(u, size):
+    d = u.d
+    d.set_window(*size)
+    try:
+        layouts = []
+        for lang in ("ru", "fa", "ru"):
+            u.app.set_language(lang)
+            u.app.open_notice()
+            d.settle(u.app)
+            notice = u.screen_widget("notice")
+            items = _bullet_layout(notice)
+            if lang == "ru":
+                layouts.append(items)
+            for bullets in (notice.ids.measured, notice.ids.never):
+                tops = [lab.to_window(0, lab.top)[1] for _, lab in bullets.items]
+                bottoms = [lab.to_window(0, lab.y)[1] for _, lab in bullets.items]
+                assert all(b >= t2 - 0.5 for b, t2 in zip(bottoms, tops[1:])), "a bullet runs into the next"
+                for dot, lab in bullets.items:  # the dot is on the first line of its item
+                    line = lab._label.get_extents("Ag")[1]
+                    y = dot.to_window(0, dot.dot_center_y)[1]
+                    assert lab.to_window(0, lab.top)[1] - line <= y <= lab.to_window(0, lab.top)[1]
+                    assert lab.texture_size[1] <= lab.height + 0.5  # the text fits its row
+            u.app.go_idle(reset_language=False)
+            d.settle(u.app)
+        assert layouts[0] == layouts[1]
+    finally:
+        u.app.go_idle()
+        d.set_window(*LANDSCAPE)
+
+
+def test_the_notice_says_who_runs_the_system_a_contact_and_how_long_data_is_kept(u):
+    d = u.d
+    for lang in ("ru", "fa", "en"):
+        u.app.set_language(lang)
+        u.app.open_notice()
+        d.settle(u.app)
+        facts = u.screen_widget("notice").ids
+        assert facts.operator.ids.value.source_text == OPERATOR
+        assert facts.contact.ids.value.source_text == CONTACT
+        assert facts.kept.ids.value.source_text == u.app.tr("notice_retention", lang, n=21)  # privacy.retention_days
+        assert d.glyph_problems(d.visible_labels(u.screen_widget("notice"))) == []
+    u.app.go_idle()
+
+
+# ---- calling a manager ------------------------------------------------------------------------------------------
+
+def _call_from_the_follow_up(u) -> Any:
+    u.d.tap(u.screen_widget("idle").ids.faces.faces[1])
+    u.d.settle(u.app)
+    button = u.screen_widget("reason").ids.manager
+    u.d.tap(button)
+    return button
+
+
+def test_a_manager_call_reaches_the_central_server_and_the_customer_reads_a_manager_is_on_the_way(u, tmp_path):
+    from kiosk.central import crud
+    from kiosk.central import models as cm
+    from kiosk.central.app import create_app
+    from kiosk.central.settings import CentralSettings
+    from kiosk.config import SyncSettings
+    from kiosk.manager_call import ManagerCaller
+    from tests.central.live import LiveServer
+
+    central = create_app(CentralSettings(data_dir=tmp_path))
+    with central.state.sessionmaker() as s:
+        crud.create_region(s, "north", "North")
+        crud.create_store(s, "n1", "north", "Nordhafen")
+        token = crud.create_device(s, "pi-n1", "n1")[1]
+        s.commit()
+    try:
+        with LiveServer(central) as server:
+            terminal = Settings(store=StoreSettings(data_dir=u.data_dir, store_id="n1", device_id="pi-n1"),
+                                sync=SyncSettings(server_url=server.url, device_token=token))
+            object.__setattr__(u.app.ctx, "manager_call", ManagerCaller(terminal, 5))
+            button = _call_from_the_follow_up(u)
+            u.d.wait_until(lambda: u.app.manager_state == "coming", 10, "the server to take the call")
+            u.d.idle(3)
+            assert button.source_text == u.app.tr("manager_coming", "ru")
+            with central.state.sessionmaker() as s:
+                (call,) = s.query(cm.ManagerCall).all()
+                assert (call.store_id, call.device_id) == ("n1", "pi-n1")
+    finally:
+        object.__setattr__(u.app.ctx, "manager_call", None)
+        central.state.engine.dispose()
+
+
+def test_offline_the_customer_is_asked_to_ask_at_the_counter(u):
+    from kiosk.config import SyncSettings
+    from kiosk.manager_call import ManagerCaller
+    from tests.central.pg import free_port
+
+    nowhere = Settings(store=StoreSettings(data_dir=u.data_dir),
+                       sync=SyncSettings(server_url=f"http://127.0.0.1:{free_port()}", device_token="t"))
+    object.__setattr__(u.app.ctx, "manager_call", ManagerCaller(nowhere, 2))
+    try:
+        button = _call_from_the_follow_up(u)
+        u.d.wait_until(lambda: u.app.manager_state == "ask", 10, "the failed call")
+        u.d.idle(3)
+        assert button.source_text == u.app.tr("manager_ask", "ru")
+        u.d.tap(u.screen_widget("reason").ids.skip)
+        assert u.screen_widget("thanks").children[0].children[0].source_text == u.app.tr("manager_ask", "ru")
+    finally:
+        object.__setattr__(u.app.ctx, "manager_call", None)
 
 
 # ---- staff -----------------------------------------------------------------------------------------------------
@@ -278,11 +446,32 @@ def test_the_staff_screen_needs_the_pin_and_shows_the_live_view_only_while_open(
     assert u.feed.preview_requested
     d.wait_until(lambda: u.app.preview_texture is not None, 3, "the live view")
     d.wait_until(lambda: u.app.outbox_text != "-", 3, "the outbox size")
-    assert u.app.outbox_text == "0" and "GB" in u.app.disk_text
+    assert u.app.outbox_text == "0" and "ГБ" in u.app.disk_text  # the default language, ru
     d.settle(u.app)
     d.tap(u.screen_widget("staff").ids.close)
     d.settle(u.app)
     assert u.screen() == "idle" and not u.feed.preview_requested and u.app.preview_texture is None
+
+
+def test_staff_status_lines_are_in_the_screens_language_and_tell_a_clerk_what_to_do(u):
+    d = u.d
+    u.feed.camera_fails("no camera at index 0: is it plugged in / enabled? try `kiosk doctor`")
+    d.wait_until(lambda: not u.app.camera_ok, 2, "the camera failure")
+    u.app._go("staff")  # past the PIN (tested above)
+    d.wait_until(lambda: u.app.outbox_text != "-", 3, "the status")
+    try:
+        for lang in ("ru", "fa", "en"):
+            u.app.set_language(lang)
+            d.settle(u.app)
+            shown = [lab.source_text for lab in d.visible_labels(u.screen_widget("staff")) if hasattr(lab, "source_text")]
+            assert u.app.tr("status_camera_error", lang) + ". " + u.app.tr("advice_camera_error", lang) in shown
+            assert u.app.tr("sync_off", lang) in shown
+            assert not [t for t in shown if "doctor" in t or "kiosk " in t]
+            if lang != "en":
+                assert not [t for t in shown if re.search(r"[A-Za-z]{3,}", t)], "English left on a translated screen"
+            assert d.glyph_problems(d.visible_labels(u.screen_widget("staff"))) == []
+    finally:
+        u.app.leave_staff()
 
 
 def test_the_pin_pad_locks_after_repeated_wrong_pins(u):

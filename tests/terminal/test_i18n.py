@@ -42,7 +42,8 @@ def test_every_string_has_glyphs_in_its_font(lang, bold):
     font = str(find_fonts().for_language(lang, bold=bold))
     missing = {}
     for key in CATALOGUE:
-        shown = display(text(key, lang, n=1234567890), lang)
+        names = {f[1] for f in string.Formatter().parse(CATALOGUE[key][lang]) if f[1]}
+        shown = display(text(key, lang, **dict.fromkeys(names, 1234567890)), lang)
         gaps = sorted({c for c in shown if not c.isspace() and ord(c) not in cmap(font)})
         if gaps:
             missing[key] = [f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in gaps]

@@ -14,12 +14,19 @@ from kivy.clock import Clock
 from kiosk.config import Settings, StoreSettings
 from kiosk.terminal.launch import run_terminal
 
-def close(_dt):
+waited = [0.0]
+
+def close(dt):
+    # Poll rather than sleep a fixed time: on a loaded machine the feed takes longer to start.
     app = App.get_running_app()
+    waited[0] += dt
+    if app.camera_status != "running" and waited[0] < 60:
+        return
     assert app.root.ids.screens.current == "idle" and app.camera_status == "running", app.camera_status
     app.stop()
+    return False
 
-Clock.schedule_once(close, 3)
+Clock.schedule_interval(close, 0.5)
 run_terminal(Settings(store=StoreSettings(data_dir=sys.argv[1])))
 print("closed cleanly")
 """

@@ -1,5 +1,7 @@
-"""Idle: a welcome, the faces as a silent invitation, and the honest wait estimate when the store shows it.
-A tap anywhere opens the rating screen."""
+"""Idle: a welcome, the four faces, and the honest wait estimate when the store shows it.
+
+A tap on a face is the rating (the first tap counts: a customer who taps once and walks away has rated);
+a tap anywhere else opens the rating screen with the question."""
 
 from kivy.app import App
 from kivy.uix.screenmanager import Screen

@@ -1,5 +1,5 @@
-"""The rating: four large faces, no neutral one. One tap calls ``app.rate(value)``; nothing else is asked
-unless the rating was low (RUBRIC-SOURCES R10: one tap, no questionnaire)."""
+"""The rating: four large faces, no neutral one. One tap calls ``app.rate(value)``; then one optional follow-up,
+the same whatever the face (RUBRIC-SOURCES R10: one tap, no questionnaire)."""
 
 from kivy.uix.screenmanager import Screen
 

@@ -1,5 +1,6 @@
-"""After a low rating: an optional one-tap reason, and a call-a-manager choice (RUBRIC-SOURCES R1, X4, X5).
-Skipping costs nothing (X24); the screen closes by itself."""
+"""After every rating: one optional follow-up (three good and three bad answers, the same screen whatever the
+face), and a call-a-manager choice (RUBRIC-SOURCES R1, X4, X5). Skipping costs nothing (X24); the screen closes
+by itself."""
 
 from kivy.uix.screenmanager import Screen
 

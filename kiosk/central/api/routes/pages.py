@@ -18,67 +18,15 @@ from kiosk.central import charts, crud
 from kiosk.central import models as m
 from kiosk.central.api.routes.auth import set_session_cookie, sign_in
 from kiosk.central.api.routes.reports import DateQ, FromQ, ToQ, range_or_default
+from kiosk.central.dashboard import present, text
+from kiosk.central.dashboard import views as dv
+from kiosk.central.dashboard.figures import latest_day_with_data
 from kiosk.central.deps import SESSION_COOKIE, NowDep, PageRegion, PageStore, PageUser, SessionDep, SettingsDep
-from kiosk.central.reports.compare import compare_region
-from kiosk.central.reports.daily import daily_summary, store_today
+from kiosk.central.reports.daily import store_today
 from kiosk.central.totals import FIGURES
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
-
-LABELS: dict[str, str] = {
-    "interactions": "Interactions",
-    "greeted_share": "Greeted",
-    "greeted_within_target_share": "Greeted within target",
-    "abandoned_share": "Left before service",
-    "greeting_p50_s": "Greeting p50",
-    "greeting_p90_s": "Greeting p90",
-    "wait_p50_s": "Wait p50",
-    "wait_p90_s": "Wait p90",
-    "eye_contact_ratio": "Eye contact (facing)",
-    "distance_p50_m": "Distance p50",
-    "distance_p90_m": "Distance p90",
-    "rating_mean": "Mean rating (1-4)",
-    "low_rating_share": "Low ratings (1-2)",
-    "ratings_n": "Ratings",
-}
-
-
-def fmt(name: str, v: Any) -> str:
-    """A figure for people: shares as %, seconds and metres with units; '—' for no data."""
-    if v is None:
-        return "—"
-    if name.endswith("_share") or name == "eye_contact_ratio":
-        return f"{v:.0%}"
-    if name.endswith("_s"):
-        return f"{v:.1f} s"
-    if name.endswith("_m"):
-        return f"{v:.2f} m"
-    if name == "rating_mean":
-        return f"{v:.2f}"
-    return f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
-
-
-def fmt_change(name: str, v: float | None) -> tuple[str, str]:
-    """(text, css class) of a change against the baseline: better/worse follows the figure's direction."""
-    if v is None:
-        return "", "same"
-    shown: float
-    if name.endswith("_share") or name == "eye_contact_ratio":
-        shown, text = round(v * 100), f"{v * 100:+.0f} pts"
-    elif name.endswith("_s"):
-        shown, text = round(v, 1), f"{v:+.1f} s"
-    elif name.endswith("_m"):
-        shown, text = round(v, 2), f"{v:+.2f} m"
-    elif name == "rating_mean":
-        shown, text = round(v, 2), f"{v:+.2f}"
-    else:
-        shown, text = round(v), f"{v:+,.0f}"
-    better = FIGURES.get(name)
-    # Colour only what the reader can see: a change that rounds to zero is "same".
-    kind = "same" if shown == 0 or better is None else ("better" if (v > 0) == better else "worse")
-    return text + " vs 7 days", kind
-
 
 def fmt_offset(seconds: float | None) -> str:
     """A terminal's clock offset for people: signed, in the largest unit that reads well; '—' when unknown.
@@ -93,8 +41,44 @@ def fmt_offset(seconds: float | None) -> str:
     return f"{seconds:+.0f} s"
 
 
-templates.env.globals.update(fmt=fmt, fmt_change=fmt_change, fmt_offset=fmt_offset, LABELS=LABELS, charts=charts,
-                             FIGURES=FIGURES)
+templates.env.globals.update(fmt=present.fmt, fmt_change=present.fmt_change, fmt_offset=fmt_offset,
+                             charts=charts, FIGURES=FIGURES, t=text.t, figure_text=text.figure_text,
+                             criterion_name=text.criterion_name, reason_name=text.reason_name, weekday=text.weekday,
+                             NATIVE=text.NATIVE, alert_text=present.alert_text,
+                             weekdays=lambda lang: [text.weekday(i, lang) for i in range(7)])
+
+
+def render(request: Request, name: str, context: dict[str, Any], user: m.User | None = None,
+           status_code: int = 200) -> Response:
+    """A page in the request's language (``?lang=`` is remembered in a cookie and on the signed-in user)."""
+    lang = present.page_lang(request, user)
+    settings = request.app.state.settings
+    ctx = {"lang": lang, "rtl": lang in text.RTL, "lang_links": present.lang_links(request), "user": user,
+           "targets": text.target_fields(settings.alerts.low_rating_share, settings.alerts.p90_wait_s), **context}
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if request.query_params.get("lang") in text.LANGS:
+        response.set_cookie(present.LANG_COOKIE, lang, max_age=365 * 86_400, samesite="lax", path="/")
+    return response
+
+
+def render_error(request: Request, status_code: int, title: str, message: str,
+                 headers: dict[str, str] | None = None) -> Response:
+    """An error page (kiosk.central.errors): what the status means in the visitor's language, then the reason."""
+    lang = present.page_lang(request, None)
+    key = {403: "error_403", 404: "error_404", 422: "error_422"}.get(status_code)
+    response = render(request, "error.html", {"status": status_code, "title": title,
+                                              "explanation": text.t(key, lang) if key else title,
+                                              "message": message}, status_code=status_code)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _remember_language(request: Request, user: m.User, db: SessionDep) -> None:
+    asked = request.query_params.get("lang")
+    if asked in text.LANGS and user.language != asked:
+        user.language = asked
+        db.commit()
 
 
 def _safe_next(url: str | None) -> str:
@@ -106,7 +90,7 @@ def _safe_next(url: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -120,9 +104,7 @@ def login_form(
 ) -> Response:
     user = sign_in(request, db, username, password)
     if user is None:
-        return templates.TemplateResponse(
-            request, "login.html", {"next": _safe_next(next), "error": "Wrong username or password."}, status_code=401
-        )
+        return render(request, "login.html", {"next": _safe_next(next), "error": "wrong_login"}, status_code=401)
     token = crud.open_session(db, user, settings.session_ttl_s)
     db.commit()
     response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
@@ -144,38 +126,45 @@ def logout_form(request: Request, db: SessionDep) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: PageUser, db: SessionDep) -> Response:
     """A manager goes straight to their store; others choose among what they may see."""
+    _remember_language(request, user, db)
     if user.role is m.Role.manager and user.store_id:
         return RedirectResponse(f"/stores/{user.store_id}", status_code=status.HTTP_303_SEE_OTHER)
-    return templates.TemplateResponse(
-        request, "home.html",
-        {"user": user, "regions": crud.visible_regions(db, user), "stores": crud.visible_stores(db, user)},
-    )
+    return render(request, "home.html",
+                  {"regions": crud.visible_regions(db, user), "stores": crud.visible_stores(db, user)}, user)
 
 
 @router.get("/stores/{store_id}", response_class=HTMLResponse)
 def daily_page(
     request: Request, store: PageStore, user: PageUser, db: SessionDep, settings: SettingsDep, now: NowDep,
     date: DateQ = None,
+    view: Annotated[dv.View, Query()] = "day",
 ) -> Response:
-    day = date or store_today(store, now)
-    s = daily_summary(db, store, day, settings, now)
-    return templates.TemplateResponse(
-        request, "daily.html",
-        {"user": user, "s": s, "edges": settings.distance_band_edges_m, "prev_day": day - dt.timedelta(days=1),
-         "next_day": day + dt.timedelta(days=1), "back_to_region": user.role is not m.Role.manager},
-    )
+    """The store's day, week or month; without a date, the latest day with data (not an empty today)."""
+    _remember_language(request, user, db)
+    today = store_today(store, now)
+    latest = None if date is not None else latest_day_with_data(db, store, today)
+    day = date or latest or today
+    page = dv.store_page(db, store, view, day, settings, now)
+    page.latest_shown = latest is not None and latest != today
+    return render(request, "daily.html", {
+        "p": page, "day": day, "prev": dv.step(view, day, -1), "next": dv.step(view, day, +1),
+        "figures": dv.STORE_FIGURES, "views": dv.VIEWS, "back_to_region": user.role is not m.Role.manager,
+    }, user)
 
 
 @router.get("/regions/{region_id}", response_class=HTMLResponse)
 def compare_page(
     request: Request, region: PageRegion, user: PageUser, db: SessionDep, settings: SettingsDep, now: NowDep,
     date_from: FromQ = None, date_to: ToQ = None,
-    sort: Annotated[str, Query(max_length=64)] = "greeted_within_target_share",
+    sort: Annotated[str | None, Query(max_length=64)] = None,
     order: Annotated[Literal["asc", "desc"] | None, Query()] = None,
 ) -> Response:
+    """The region's stores ranked best first on the overall index (or the figure chosen), with the median row."""
+    _remember_language(request, user, db)
     start, end = range_or_default(date_from, date_to, now)
     try:
-        c = compare_region(db, region, start, end, settings, now, sort=sort, order=order)
+        cv = dv.compare_view(db, region, start, end, settings, now, sort, order)
     except ValueError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from None
-    return templates.TemplateResponse(request, "compare.html", {"user": user, "c": c})
+    return render(request, "compare.html", {"v": cv, "c": cv.c, "shown": dv.COMPARE_FIGURES,
+                                            "choices": list(dv.BETTER)}, user)

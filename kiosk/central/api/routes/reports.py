@@ -103,5 +103,6 @@ def get_alerts(region: AuthorizedRegion, db: SessionDep, settings: SettingsDep, 
 
 
 def _csv(text: str, filename: str) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8",
+    # The byte-order mark makes Excel read the file as UTF-8 (store names in Cyrillic or Persian), not ANSI.
+    return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,74 @@
+"""A customer's "call a manager" tap, sent at once to the central server (``POST /api/v1/manager-calls``).
+
+The body says which device called and when, nothing else: ``{"device_id", "call_id", "called_at"}``. The server
+knows the device's store from its token, shows the call on that store's page and in its region's alerts, and
+stores nothing about the customer. The central server validates requests with this same model.
+
+A call is sent once, with a short timeout, and not queued: a manager who hears of a call an hour later cannot
+help the customer who is standing there. When it fails, the terminal tells the customer to ask at the counter.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import requests
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from kiosk import __version__
+from kiosk.config import Settings
+from kiosk.sync import BearerAuth, SyncConfigError, check_sync_settings
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "/api/v1/manager-calls"
+
+
+class ManagerCallPayload(BaseModel):
+    """The body of a manager call; ``call_id`` makes a repeated POST of the same call a no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, max_length=64, description="The terminal's store.device_id.")
+    call_id: uuid.UUID = Field(description="Random per call: a retried request is stored once.")
+    called_at: AwareDatetime = Field(description="The terminal's clock at the tap (the server keeps its own too).")
+
+
+class ManagerCaller:
+    """Sends manager calls for one terminal. Call it with the tap's time; True when the server stored the call.
+
+    Args:
+        settings: ``store.device_id`` and the ``sync`` section (URL, token, CA bundle).
+        timeout_s: connect and read timeout of the one request (``terminal.manager_call_timeout_s``).
+    """
+
+    def __init__(self, settings: Settings, timeout_s: float) -> None:
+        self._device_id = settings.store.device_id
+        self._sync = settings.sync
+        self._timeout_s = timeout_s
+
+    def __call__(self, at: datetime) -> bool:
+        sync = self._sync
+        try:
+            check_sync_settings(sync)
+        except SyncConfigError as exc:
+            log.warning("manager call not sent: %s", exc)
+            return False
+        payload = ManagerCallPayload(device_id=self._device_id, call_id=uuid.uuid4(), called_at=at)
+        url = sync.server_url.rstrip("/") + ENDPOINT
+        try:
+            response = requests.post(
+                url, data=payload.model_dump_json(), timeout=(self._timeout_s, self._timeout_s),
+                auth=BearerAuth(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
+                headers={"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"},
+            )
+        except requests.RequestException as exc:
+            log.warning("manager call not delivered to %s: %s", url, exc)
+            return False
+        if 200 <= response.status_code < 300:
+            log.info("manager call delivered (%s)", payload.call_id)
+            return True
+        log.warning("manager call refused by %s: HTTP %d %s", url, response.status_code, response.text[:200])
+        return False

@@ -1,0 +1,388 @@
+"""People in a video from a fixed camera: detect rarely, follow each person, landmark each person once a frame.
+
+BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.graphs` has the two models):
+
+- **Detect** with MediaPipe's person detector on a sweep of regions: the full frame and each crop the caller
+  passes (the zones' rectangles, where people are too small for the detector on the whole frame). One region per
+  frame, so a sweep costs no frame more than one detector pass; a sweep starts every ``redetect_s``, at once when
+  a track is lost, and continuously while nobody is tracked.
+- **Track**: each person keeps a region of interest (ROI) that the landmark model derives from their own
+  landmarks, frame after frame; the detector is not needed for people already followed.
+- **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
+  another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
+  that converge on one person (their landmarks agree) are cut to one.
+- **Share models**: one detector and ``landmark_workers`` landmark graphs serve every region and every person;
+  memory does not grow with the people in view. With more than one worker, people are landmarked in parallel
+  (one core each) and the detector runs beside them.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self, TypeVar
+
+import cv2
+import numpy as np
+
+from kiosk.observation import Observation
+from kiosk.observation import LEFT_SHOULDER, RIGHT_SHOULDER
+from kiosk.vision.graphs import Detection, LandmarkFilter, Landmarks, PoseDetector, PoseLandmarker, Roi
+from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
+
+T = TypeVar("T")
+# A detection and a tracked ROI whose centres (the hips, for both) lie within this share of the ROI's side are
+# one person; two people that close stand one behind the other, where the detector's own NMS keeps one anyway.
+_SAME_ROI_GAP = 0.3
+_SAME_ROI_SIZE = 1.5  # ... and whose sides differ by less than this factor
+# A detection whose shoulder centre lies this close (share of its ROI side, about 1.25 body heights) to a tracked
+# person's shoulders is that person: two people's shoulder centres are a shoulder width (~0.2 of it) apart at least.
+_SAME_SHOULDERS_GAP = 0.08
+# One frame's change of a person's ROI that a real body can make (at 10-15 fps): larger steps are landmarks that
+# latched onto a neighbour or the counter. And the tilt of a standing person (a wide lens leans them a little).
+_MAX_GROWTH, _MAX_STEP, _MAX_TURN_RAD = 1.3, 0.35, 0.35
+_MAX_TILT_RAD = 0.5
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    """How :class:`PoseTracker` finds and follows people.
+
+    full_frame: search the whole frame too, not only the crops passed to ``update``.
+    redetect_s: a detector sweep over every region starts at least this often (seconds of the source clock).
+    max_people: people followed at once (the cost per frame grows with them).
+    landmark_workers: landmark graphs run in parallel, one core each (~65 MB each).
+    inference_threads: XNNPACK threads inside each model run.
+    min_detection_confidence: the detector's score threshold, 0..1; a detection above it costs one landmark pass,
+        whose presence test decides, so it can sit below the landmarkers' usual 0.5 (people turned away score low).
+    min_keypoint_visibility: keypoints below this do not count (bbox, head, duplicates), 0..1.
+    duplicate_overlap: two people whose boxes overlap by this share of the smaller box, and whose keypoints
+        agree, are one person, 0..1.
+    """
+
+    full_frame: bool = True
+    redetect_s: float = 1.0
+    max_people: int = 6
+    landmark_workers: int = 1
+    inference_threads: int = 1
+    min_detection_confidence: float = 0.3
+    min_keypoint_visibility: float = 0.5
+    duplicate_overlap: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.redetect_s) and 0.0 <= self.redetect_s <= 60.0):
+            raise ValueError(f"TrackerOptions.redetect_s must be within 0..60 s, got {self.redetect_s!r}")
+        for name, top in (("max_people", 16), ("landmark_workers", 8), ("inference_threads", 8)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= top:
+                raise ValueError(f"TrackerOptions.{name} must be a whole number 1..{top}, got {value!r}")
+        for name in ("min_detection_confidence", "min_keypoint_visibility", "duplicate_overlap"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"TrackerOptions.{name} must be within 0..1, got {value!r}")
+
+
+@dataclass
+class _Track:
+    roi: Roi
+    observation: Observation | None
+    anchored_t: float  # when a detection last confirmed (and re-anchored) the ROI
+    smoother: LandmarkFilter  # this person's landmark smoothing, frame to frame
+
+
+def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
+    regions: list[Rect] = [(0, 0, width, height)] if full_frame else []
+    for rect in crops or ():
+        clipped = clip_rect(rect, width, height)  # None: too small to hold a detectable person
+        if clipped is not None and clipped not in regions:
+            regions.append(clipped)
+    return regions
+
+
+def same_roi(a: Roi, b: Roi, width: int, height: int) -> bool:
+    """Whether two ROIs of one frame hold the same person: centres close for their size, sizes alike."""
+    sa, sb = a.side_px(width, height), b.side_px(width, height)
+    if max(sa, sb) > _SAME_ROI_SIZE * min(sa, sb):
+        return False
+    gap = math.hypot((a.cx - b.cx) * width, (a.cy - b.cy) * height)
+    return gap <= _SAME_ROI_GAP * min(sa, sb)
+
+
+def upright(roi: Roi) -> bool:
+    """Whether the ROI holds a person standing about upright, as everyone at a counter does: a detection tilted
+    further guessed the hips of a body the counter hides."""
+    return abs(roi.rotation) <= _MAX_TILT_RAD
+
+
+def plausible_step(before: Roi, after: Roi, width: int, height: int) -> bool:
+    """Whether one frame can take a person's ROI from ``before`` to ``after``: a body moves and turns, it does not
+    jump, swell or tip over in a fifteenth of a second."""
+    side = before.side_px(width, height)
+    grown = after.side_px(width, height) / side
+    moved = math.hypot((after.cx - before.cx) * width, (after.cy - before.cy) * height)
+    tipped = abs(math.remainder(after.rotation - before.rotation, 2 * math.pi))
+    return 1 / _MAX_GROWTH <= grown <= _MAX_GROWTH and moved <= _MAX_STEP * side and tipped <= _MAX_TURN_RAD
+
+
+class PoseTracker:
+    """Frames of one fixed camera in, one :class:`Observation` per person out (the PoseEstimator contract).
+
+    Args:
+        options: see :class:`TrackerOptions`.
+
+    Raises:
+        ModelError: the MediaPipe wheel lacks the pose models or subgraphs.
+
+    Example:
+        >>> with PoseTracker() as tracker:
+        ...     for t, frame in source:
+        ...         people = tracker.update(t, frame, crops=zone_rectangles)
+    """
+
+    def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
+        self.options = options
+        # Load the models now, so a broken installation fails at start-up, not on the first customer.
+        self._detector = PoseDetector(options.inference_threads, options.min_detection_confidence)
+        self._landmarkers = [PoseLandmarker(options.inference_threads) for _ in range(options.landmark_workers)]
+        self._free: queue.SimpleQueue[PoseLandmarker] = queue.SimpleQueue()
+        for landmarker in self._landmarkers:
+            self._free.put(landmarker)
+        self._pool = ThreadPoolExecutor(options.landmark_workers, "kiosk-pose") if options.landmark_workers > 1 else None
+        self._tracks: list[_Track] = []
+        self._sweep: list[Rect] = []  # regions the current detector sweep has still to search
+        self._last_sweep_t: float | None = None
+        self._last_t: float | None = None
+        self.stage_ms: dict[str, float] = {}  # the last frame's time per stage (detect, landmarks)
+        self.backend = "tracker"
+
+    @property
+    def tracked(self) -> int:
+        """People followed after the last frame."""
+        return len(self._tracks)
+
+    # --- one frame ---------------------------------------------------------------------------------------------
+
+    def update(
+        self, t: float, frame_bgr: np.ndarray, crops: Sequence[Sequence[int]] | None = None
+    ) -> list[Observation]:
+        """Find and follow the people in one frame.
+
+        Args:
+            t: the frame's time stamp in seconds (source clock), never decreasing.
+            frame_bgr: uint8 (height, width, 3) BGR image.
+            crops: regions (x0, y0, x1, y1) in pixels, exclusive ends, the detector searches besides the full
+                frame; clipped to the frame; regions under 32 px a side are skipped.
+
+        Returns:
+            One Observation per person, keypoints and bbox normalised to the full frame.
+        """
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"frame_bgr must be a uint8 (height, width, 3) array, got {frame_bgr.dtype} {frame_bgr.shape}"
+            )
+        if self._last_t is not None and t < self._last_t:
+            raise ValueError(f"time must not go backwards: got t={t} after t={self._last_t}")
+        self._last_t = t
+        height, width = frame_bgr.shape[:2]
+        regions = _regions(width, height, self.options.full_frame, crops)
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        times = {"detect": 0.0, "landmarks": 0.0}
+
+        region = self._next_region(t, regions)
+        detection = self._submit(self._timed(times, "detect", lambda: self._detect(rgb, region, width, height))) \
+            if region is not None else None
+        # Between sweeps, one person a frame whose ROI is due is checked by the detector on a crop around them,
+        # where they are whole and large: a landmark-made ROI can creep (a body cut by the counter or the frame
+        # edge) or slide onto a neighbour; the detector's puts it back.
+        anchor = self._due_anchor(t) if region is None else None
+        anchoring = self._submit(self._timed(times, "detect", lambda: self._detect(
+            rgb, self._around(anchor.roi, width, height), width, height))) if anchor is not None else None
+        # Everyone followed: one landmark pass each on the ROI their last landmarks gave.
+        found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
+        kept: list[_Track] = []
+        for track, result in zip(self._tracks, found):
+            smoothed = track.smoother.smooth(rgb, result, t) if result is not None else None
+            if smoothed is None or smoothed.next_roi is None:
+                track.smoother.close()
+                continue  # lost: out of view, hidden, or the ROI drifted off them
+            if plausible_step(track.roi, smoothed.next_roi, width, height):
+                track.roi, track.observation = smoothed.next_roi, self._observation(t, smoothed, width, height)
+            else:
+                # A body does not jump between frames: these landmarks mixed them up with a neighbour or the
+                # counter. This frame reports nothing of them; the next looks where they were.
+                track.observation = None
+            kept.append(track)
+        if len(kept) < len(self._tracks) and not self._sweep:
+            self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
+        self._tracks = self._distinct(kept, width, height)
+        if anchoring is not None and anchor is not None and anchor in self._tracks:
+            anchor.anchored_t = t
+            mine = [(self._shoulder_gap(found_now, anchor, width, height), found_now)
+                    for found_now, _ in anchoring.result()]
+            mine = [(gap, f) for gap, f in mine
+                    if gap <= _SAME_SHOULDERS_GAP * f.roi.side_px(width, height) and upright(f.roi)]
+            if mine:
+                anchor.roi = min(mine, key=lambda m: m[0])[1].roi
+
+        # New people: detections of nobody already followed, each landmarked once to start their track.
+        fresh: list[Roi] = []
+        for found_now, whole in detection.result() if detection is not None else []:
+            followed = self._follower(found_now, width, height)
+            if followed is not None:
+                # A track's own ROI can creep (a feedback loop through the landmarks of a body cut off by the
+                # frame edge or the counter): a detection of the whole person that disagrees with it puts it
+                # back. One that agrees changes nothing: the landmarks' ROI is the more precise.
+                if whole and upright(found_now.roi) and not same_roi(found_now.roi, followed.roi, width, height):
+                    followed.roi = found_now.roi
+            elif len(self._tracks) + len(fresh) < self.options.max_people and not any(
+                same_roi(found_now.roi, other, width, height) for other in fresh
+            ):
+                fresh.append(found_now.roi)
+        for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
+            if result is None:
+                continue  # the detector's guess, not confirmed by the landmark model
+            smoother = LandmarkFilter()
+            smoothed = smoother.smooth(rgb, result, t)
+            if smoothed is None or smoothed.next_roi is None:
+                smoother.close()
+                continue
+            self._tracks.append(_Track(smoothed.next_roi, self._observation(t, smoothed, width, height), t, smoother))
+        self._tracks = self._distinct(self._tracks, width, height)
+        self.stage_ms = {k: v * 1e3 for k, v in times.items()}
+        return [track.observation for track in self._tracks if track.observation is not None]
+
+    def _next_region(self, t: float, regions: list[Rect]) -> Rect | None:
+        due = self._last_sweep_t is None or t - self._last_sweep_t >= self.options.redetect_s
+        if not self._sweep and (due or not self._tracks):
+            self._sweep = list(regions)
+            self._last_sweep_t = t
+        return self._sweep.pop(0) if self._sweep else None
+
+    def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[tuple[Detection, bool]]:
+        """Detections in ``region``, full-frame coordinates, each with whether the region holds all of its ROI
+        (a person cut by a crop's edge, not the frame's, gets a distorted ROI from the detector)."""
+        x0, y0, x1, y1 = region
+        crop = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        found = []
+        for detection in self._detector.detect(crop):
+            roi = detection.roi
+            half_w, half_h = roi.width / 2 * (x1 - x0), roi.height / 2 * (y1 - y0)
+            cx, cy = x0 + roi.cx * (x1 - x0), y0 + roi.cy * (y1 - y0)
+            whole = ((x0 == 0 or cx - half_w >= x0) and (x1 == width or cx + half_w <= x1)
+                     and (y0 == 0 or cy - half_h >= y0) and (y1 == height or cy + half_h <= y1))
+            found.append((detection.in_frame(region, width, height), whole))
+        return found
+
+    def _follower(self, found: Detection, width: int, height: int) -> _Track | None:
+        """The track already following the person ``found``: the same ROI, or shoulders where theirs are."""
+        side = found.roi.side_px(width, height)
+        for track in self._tracks:
+            if same_roi(found.roi, track.roi, width, height):
+                return track
+            if self._shoulder_gap(found, track, width, height) <= _SAME_SHOULDERS_GAP * side:
+                return track
+        return None
+
+    @staticmethod
+    def _shoulder_gap(found: Detection, track: _Track, width: int, height: int) -> float:
+        """Pixels between the detection's shoulder centre and the track's (infinite without landmarks)."""
+        if track.observation is None:
+            return math.inf
+        shoulders = track.observation.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+        return math.hypot((shoulders[0] - found.shoulders[0]) * width, (shoulders[1] - found.shoulders[1]) * height)
+
+    def _due_anchor(self, t: float) -> _Track | None:
+        due = [track for track in self._tracks if t - track.anchored_t >= self.options.redetect_s]
+        return min(due, key=lambda track: track.anchored_t) if due else None
+
+    @staticmethod
+    def _around(roi: Roi, width: int, height: int) -> Rect:
+        """A square of 1.5 ROI sides about the ROI's centre, clipped to the frame: the person whole and large."""
+        half = 0.75 * roi.side_px(width, height)
+        cx, cy = roi.cx * width, roi.cy * height
+        rect = clip_rect((int(cx - half), int(cy - half), int(math.ceil(cx + half)), int(math.ceil(cy + half))),
+                         width, height)
+        return rect if rect is not None else (0, 0, width, height)
+
+    def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
+        def one(roi: Roi) -> Landmarks | None:
+            landmarker = self._free.get()  # at most landmark_workers run at once: one is always free
+            try:
+                return landmarker.landmarks(rgb, roi)
+            finally:
+                self._free.put(landmarker)
+
+        start = time.perf_counter()
+        futures = [self._submit(lambda roi=roi: one(roi)) for roi in rois]
+        results = [f.result() for f in futures]
+        times["landmarks"] += time.perf_counter() - start
+        return results
+
+    def _submit(self, fn: Callable[[], T]) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(fn)
+        done: Future[T] = Future()
+        done.set_result(fn())
+        return done
+
+    @staticmethod
+    def _timed(times: dict[str, float], name: str, fn: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            start = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                times[name] += time.perf_counter() - start
+
+        return run
+
+    def _observation(self, t: float, result: Landmarks, width: int, height: int) -> Observation:
+        return observation_from_landmarks(t, result.keypoints, result.world, self.options.min_keypoint_visibility,
+                                          aspect=width / height)
+
+    def _distinct(self, tracks: list[_Track], width: int, height: int) -> list[_Track]:
+        """One track per person: of two tracks whose landmarks agree (or whose ROIs coincide), the better seen."""
+        kept: list[_Track] = []
+        ranked = sorted(tracks, key=lambda k: k.observation.score if k.observation else 0.0, reverse=True)
+        for track in ranked:
+            if not any(self._duplicate(track, other, width, height) for other in kept):
+                kept.append(track)
+            else:
+                track.smoother.close()
+        return kept
+
+    def _duplicate(self, a: _Track, b: _Track, width: int, height: int) -> bool:
+        if same_roi(a.roi, b.roi, width, height):
+            return True
+        if a.observation is None or b.observation is None:
+            return False
+        return same_person(a.observation, b.observation, self.options.min_keypoint_visibility,
+                           self.options.duplicate_overlap, width / height)
+
+    # --- lifetime ----------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the models and worker threads. Safe to call twice."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._detector.close()
+        for landmarker in self._landmarkers:
+            landmarker.close()
+        self._landmarkers = []
+        for track in self._tracks:
+            track.smoother.close()
+        self._tracks = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
