@@ -253,17 +253,21 @@ def wrap_angle(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
+def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd rule for many points at once: (n, 2) points, (m, 2) polygon -> (n,) bool."""
+    pts = np.asarray(points, float)
+    poly = np.asarray(polygon, float)
+    x, y = pts[:, 0:1], pts[:, 1:2]
+    x1, y1 = poly[:, 0], poly[:, 1]
+    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a level edge never crosses: its quotient is unused
+        crosses = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
+    return (crosses.sum(axis=1) % 2) == 1
+
+
 def point_in_polygon(point: tuple[float, float], polygon: np.ndarray) -> bool:
-    """Even-odd rule; ``polygon`` is (n, 2)."""
-    x, y = point
-    inside = False
-    n = len(polygon)
-    for i in range(n):
-        x1, y1 = polygon[i]
-        x2, y2 = polygon[(i + 1) % n]
-        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-    return inside
+    """Even-odd rule for one point; ``polygon`` is (n, 2)."""
+    return bool(points_in_polygon(np.asarray([point], float), polygon)[0])
 
 
 def _rodrigues(v: np.ndarray) -> np.ndarray:

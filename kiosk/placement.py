@@ -20,21 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.geometry import CameraModel
+from kiosk.geometry import CameraModel, points_in_polygon
 
 _SAMPLES = 48  # points tested along each line of sight for the counter
-
-
-def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """Even-odd rule for many points at once: (n, 2) points, (m, 2) polygon -> (n,) bool."""
-    pts = np.asarray(points, float)
-    poly = np.asarray(polygon, float)
-    x, y = pts[:, 0:1], pts[:, 1:2]
-    x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crosses = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
-    return (crosses.sum(axis=1) % 2) == 1
 
 
 def hidden_by_counter(camera: CameraModel, pixels: np.ndarray, person_xy: tuple[float, float],

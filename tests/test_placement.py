@@ -11,7 +11,8 @@ import pytest
 from kiosk.config import BodySettings, TrackingSettings
 from kiosk.geometry import CameraModel, intrinsics_from_hfov
 from kiosk.observation import Observation
-from kiosk.placement import FloorEstimate, hidden_by_counter, points_in_polygon, zone_posterior
+from kiosk.geometry import points_in_polygon
+from kiosk.placement import FloorEstimate, hidden_by_counter, zone_posterior
 from kiosk.tracking import FloorTracker, ZoneMap
 
 STAFF = np.array([[-1.0, 0.1], [2.5, 0.1], [2.5, 0.7], [-1.0, 0.7]])
