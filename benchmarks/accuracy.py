@@ -15,7 +15,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.config import load_settings  # noqa: E402
+from kiosk.settings.tree import load_settings  # noqa: E402
 from kiosk.report import table  # noqa: E402
 from kiosk.simulate import load_scene, match, run_scene  # noqa: E402
 

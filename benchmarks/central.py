@@ -46,7 +46,7 @@ from kiosk.central.app import create_app  # noqa: E402
 from kiosk.central.reports import common as report_common  # noqa: E402
 from kiosk.central.ingest import week_start  # noqa: E402
 from kiosk.central.partitions import ensure_partitions  # noqa: E402
-from kiosk.central.settings import CentralSettings  # noqa: E402
+from kiosk.settings.central import CentralSettings  # noqa: E402
 from kiosk.central.totals import totals_columns, totals_from_wire, totals_to_columns  # noqa: E402
 from tests.central.conftest import LiveServer  # noqa: E402
 from tests.central.pg import Cluster, find_bindir  # noqa: E402

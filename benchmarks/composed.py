@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 import kiosk.pipeline  # noqa: E402
-from kiosk.config import Settings  # noqa: E402
+from kiosk.settings.tree import Settings  # noqa: E402
 from kiosk.pipeline import Pipeline, analyze_video  # noqa: E402
 from kiosk.report import table  # noqa: E402
 from kiosk.service.frame import SceneFrame  # noqa: E402

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from kiosk.calibration import apply_calibration  # noqa: E402
-from kiosk.config import Settings  # noqa: E402
+from kiosk.settings.tree import Settings  # noqa: E402
 from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
 
 BASE_SCENE = ROOT / "scenes" / "composed" / "prompt_service.toml"

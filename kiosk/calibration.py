@@ -15,7 +15,7 @@ import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
-from kiosk.config import CameraSettings, ConfigError
+from kiosk.settings.tree import CameraSettings, ConfigError
 from kiosk.geometry import camera_from_floor_points, intrinsics_from_hfov, points_in_polygon
 from kiosk.tracking import ZoneMap, camera_from_settings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 def _settings(args: argparse.Namespace):
     """The [central] settings of ``kiosk --config FILE`` and $KIOSK_CENTRAL__*, with this command's flags on top."""
     from kiosk.central.manage import central_settings
-    from kiosk.config import load_settings
+    from kiosk.settings.tree import load_settings
 
     return central_settings(db_url=args.db, data_dir=args.data_dir, host=getattr(args, "host", None),
                             port=getattr(args, "port", None), base=load_settings(args.config).central)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk import __version__
-from kiosk.config import CameraSettings, ConfigError, Settings, load_settings
+from kiosk.settings.tree import CameraSettings, ConfigError, Settings, load_settings
 
 EXIT_USAGE, EXIT_BAD_INPUT = 2, 3
 

@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 import requests
 
-from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.demo_history import CHARACTERS, backfill, follow_up
 from kiosk.manager_call import ManagerCaller
 from kiosk.rubrics import Rubric, load_store_rubric, score_interaction, within_target

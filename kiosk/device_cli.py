@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.config import Settings, load_settings
-from kiosk.device_settings import CAMERA_SOURCE_PATTERN, DeviceSettings
+from kiosk.settings.tree import Settings, load_settings
+from kiosk.settings.device import CAMERA_SOURCE_PATTERN, DeviceSettings
 
 EXIT_FAILED_CHECKS, EXIT_BAD_INPUT, EXIT_NOT_SENT = 1, 3, 4
 
@@ -101,8 +101,8 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
 def cmd_set_pin(args: argparse.Namespace) -> int:
     """Set the staff PIN (4-12 digits) that opens the staff screen: asked twice, never echoed, stored only as its
     scrypt hash in the settings file given with --config ([terminal] staff_pin_hash). Restart the app after."""
-    from kiosk.settings_file import set_value
-    from kiosk.terminal.pin import check_pin_format, hash_pin
+    from kiosk.settings.file import set_value
+    from kiosk.settings.pin import check_pin_format, hash_pin
 
     if args.config is None:
         print("kiosk set-pin: give the settings file to write the PIN into: kiosk --config FILE set-pin", file=sys.stderr)

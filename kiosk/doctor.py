@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 import requests
 
-from kiosk.config import Settings
-from kiosk.device_settings import DeviceSettings
+from kiosk.settings.tree import Settings
+from kiosk.settings.device import DeviceSettings
 from kiosk.store_file import DB_FILENAME, integrity_problems
 
 Status = Literal["ok", "warn", "fail", "skip"]

@@ -27,7 +27,7 @@ import requests.auth
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk import __version__
-from kiosk.config import Settings, SyncSettings
+from kiosk.settings.tree import Settings, SyncSettings
 from kiosk.store_file import DB_FILENAME, parse_opt
 from kiosk.sync import BearerAuth, check_sync_settings
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.rubrics import Rubric, score_interaction, within_target
 from kiosk.service.interaction import Interaction
 from kiosk.store import Store, StoreError

@@ -18,7 +18,7 @@ import requests
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk import __version__
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.sync import BearerAuth, SyncConfigError, check_sync_settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.geometry import CameraModel
 from kiosk.observation import Observation
 from kiosk.service.episodes import EpisodeTracker

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk import __version__
-from kiosk.config import Settings
-from kiosk.device_settings import USER_PATTERN, DeviceSettings
+from kiosk.settings.tree import Settings
+from kiosk.settings.device import USER_PATTERN, DeviceSettings
 
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 APP_COMMAND = "run"  # `kiosk run`: the terminal app (camera, pipeline, rating screen)

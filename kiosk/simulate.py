@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kiosk.body_model import side_visibility, skeleton_points
-from kiosk.config import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
+from kiosk.settings.tree import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
 from kiosk.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
 from kiosk.observation import HeadPose, Observation
 from kiosk.service.episodes import EpisodeTracker

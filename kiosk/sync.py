@@ -30,7 +30,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from kiosk import __version__
-from kiosk.config import Settings, SyncSettings
+from kiosk.settings.tree import Settings, SyncSettings
 from kiosk.privacy import aggregate
 from kiosk.store import CloseReport, OutboxBatch, Store, StoreError
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from norfair import Detection, Tracker
 
-from kiosk.config import BodySettings, CameraSettings, CounterSettings, TrackingSettings
+from kiosk.settings.tree import BodySettings, CameraSettings, CounterSettings, TrackingSettings
 from kiosk.geometry import (
     CameraModel, FloorFix, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
     locate_person, point_in_polygon, refine_with_height, wrap_angle,

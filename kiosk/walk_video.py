@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.walk_check import (
     DWELL_MIN_S, Sighting, WalkError, WalkReport, assign_dwells, find_blind_spells, find_dwells, judge_walk, looks_along,
     sightings, walk_marks,

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kiosk.config import PrivacySettings, Settings, StoreSettings, SyncSettings
+from kiosk.settings.tree import PrivacySettings, Settings, StoreSettings, SyncSettings
 from kiosk.service.interaction import Interaction
 
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)  # a Tuesday morning, UTC

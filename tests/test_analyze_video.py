@@ -15,7 +15,7 @@ import pytest
 
 import kiosk.pipeline
 from kiosk.calibration import check_calibration, load_calibration
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.observation import Observation
 from kiosk.pipeline import Pipeline, analyze_video
 from kiosk.service.interaction import Interaction

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.pipeline import Pipeline
 from kiosk.service.frame import SceneFrame
 from kiosk.service.interaction import Interaction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.config import ConfigError, load_settings
+from kiosk.settings.tree import ConfigError, load_settings
 
 
 def test_defaults_are_the_design_thresholds(monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.settings_doc import settings_markdown, settings_rows
+from kiosk.settings.doc import settings_markdown, settings_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,7 +14,7 @@ def test_every_setting_has_a_description():
 
 
 def test_settings_reference_is_current():
-    # Regenerate with: .venv/bin/python -m kiosk.settings_doc > docs/SETTINGS.md
+    # Regenerate with: .venv/bin/python -m kiosk.settings.doc > docs/SETTINGS.md
     assert (ROOT / "docs" / "SETTINGS.md").read_text(encoding="utf-8") == settings_markdown()
 
 

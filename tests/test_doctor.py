@@ -20,7 +20,7 @@ import pytest
 
 from kiosk import cli
 from kiosk.calibration import load_calibration
-from kiosk.config import CameraSettings, Settings, StoreSettings
+from kiosk.settings.tree import CameraSettings, Settings, StoreSettings
 from kiosk.doctor import (
     Check,
     check_calibration,
@@ -41,7 +41,7 @@ from kiosk.doctor import (
     run_checks,
 )
 from kiosk.store import Store
-from kiosk.terminal.pin import hash_pin
+from kiosk.settings.pin import hash_pin
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from kiosk.config import ServiceSettings
+from kiosk.settings.tree import ServiceSettings
 from kiosk.service.episodes import EpisodeTracker, TimelineError
 from kiosk.service.frame import SceneFrame, TrackedPerson
 from tests.scenebuilder import (

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk import __version__
-from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.device_cli import main as device_main
 from kiosk.heartbeat import (
     HeartbeatError,

@@ -14,8 +14,8 @@ import requests
 
 from kiosk.central import manage
 from kiosk.central.app import create_app
-from kiosk.central.settings import CentralSettings
-from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.settings.central import CentralSettings
+from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.heartbeat import send_heartbeat
 from tests.central.live import LiveServer
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.live import LiveFeed
 from kiosk.rubrics import load_store_rubric
 from kiosk.service.frame import SceneFrame, TrackedPerson

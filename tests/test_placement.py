@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from kiosk.config import BodySettings, TrackingSettings
+from kiosk.settings.tree import BodySettings, TrackingSettings
 from kiosk.geometry import CameraModel, intrinsics_from_hfov
 from kiosk.observation import Observation
 from kiosk.geometry import points_in_polygon

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Settings, StoreSettings, SyncSettings
+from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.device_cli import main as device_main
-from kiosk.device_settings import DeviceSettings
+from kiosk.settings.device import DeviceSettings
 from kiosk.services import (
     ServiceLayout,
     install_services,

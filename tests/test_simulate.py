@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.simulate import SceneError, load_scene, match, run_scene
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes"

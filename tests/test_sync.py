@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from kiosk import sync as sync_module
-from kiosk.config import SyncSettings
+from kiosk.settings.tree import SyncSettings
 from kiosk.store import StorageFullError, Store
 from kiosk.sync import (
     ServerUnreachableError,

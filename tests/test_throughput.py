@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.doctor import check_fps
 from kiosk.observation import Observation
 from kiosk.pipeline import Throughput, measure_throughput

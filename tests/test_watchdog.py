@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.live import LiveFeed
 from kiosk.store import Store
 from kiosk.watchdog import Notifier, WatchedFeed

@@ -3,7 +3,7 @@
 Build it with ``create_app(CentralSettings(...))``; ``kiosk.central.manage`` holds the CLI's functions.
 """
 
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 __all__ = ["CentralSettings", "create_app"]
 

@@ -25,7 +25,7 @@ from kiosk.central.csrf import OriginCheck
 from kiosk.central.device_gate import DeviceGate
 from kiosk.central.errors import http_error, readable_422
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.throttle import FailureThrottle, HashGate
 
 STATIC_DIR = Path(__file__).parent / "static"

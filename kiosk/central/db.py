@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import crud
 from kiosk.central import models as m
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 SESSION_COOKIE = "kiosk_session"
 _bearer = HTTPBearer(auto_error=False, description="The device token printed by `kiosk central add-device`.")

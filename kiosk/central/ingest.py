@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kiosk.aggregate import MEASURES, Aggregate
 from kiosk.central import models as m
 from kiosk.central.partitions import ensure_partitions
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import Totals, totals_columns, totals_from_wire, totals_to_columns
 
 _UPSERT_COLUMNS = (

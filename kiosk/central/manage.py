@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from kiosk.central import crud, db
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ class Region(Base):
 class Store(Base):
     __tablename__ = "stores"
 
-    # The terminal's configured store_id (kiosk.config StoreSettings.store_id).
+    # The terminal's configured store_id (kiosk.settings.tree StoreSettings.store_id).
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     region_id: Mapped[str] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200))

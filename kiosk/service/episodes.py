@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from kiosk.config import ServiceSettings
+from kiosk.settings.tree import ServiceSettings
 from kiosk.service.facing import angle_off, distance, faces
 from kiosk.service.frame import SceneFrame, TrackedPerson
 from kiosk.service.interaction import Interaction

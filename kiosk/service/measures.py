@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from kiosk.config import ServiceSettings
+from kiosk.settings.tree import ServiceSettings
 
 DistanceBand = Literal["intimate", "personal", "social", "public"]
 

@@ -27,7 +27,7 @@ from kiosk.terminal.feed import PipelineFeed, PipelineSnapshot
 from kiosk.terminal.fonts import FontSet, find_fonts
 from kiosk.terminal.i18n import is_arabic_script, is_rtl, text
 from kiosk.terminal.ratings import Feedback, RatingDesk, Reason, ReasonRecord, log_feedback
-from kiosk.terminal.settings import TerminalSettings
+from kiosk.settings.terminal import TerminalSettings
 from kiosk.terminal.staffmode import StaffMixin
 from kiosk.terminal.staffstatus import StaffStatus, SyncWatch
 from kiosk.terminal.wait import recent_waits, upper_wait_min
@@ -41,7 +41,7 @@ SCREEN_TIMEOUTS = {"rate": "rating_timeout_s", "reason": "reason_timeout_s", "th
 
 @dataclass(frozen=True)
 class TerminalContext:
-    """Everything the app is wired to. ``settings`` is the whole :class:`kiosk.config.Settings` (camera zones,
+    """Everything the app is wired to. ``settings`` is the whole :class:`kiosk.settings.tree.Settings` (camera zones,
     data directory); ``store`` a :class:`kiosk.store.Store`; ``sync`` an optional :class:`kiosk.sync.SyncLoop`."""
 
     settings: Any
@@ -345,7 +345,7 @@ def run_app(settings: Any, feed: PipelineFeed, store: Any, *, sync: Any | None =
     """Run the terminal until the window closes (blocks; call from the main thread).
 
     Args:
-        settings: the loaded :class:`kiosk.config.Settings`; ``settings.terminal`` is used when it exists.
+        settings: the loaded :class:`kiosk.settings.tree.Settings`; ``settings.terminal`` is used when it exists.
         feed: the vision pipeline (or :class:`kiosk.terminal.fakefeed.FakeFeed`); the app starts and stops it.
         store: the terminal's :class:`kiosk.store.Store` (ratings are written to it from a worker thread).
         sync: an optional :class:`kiosk.sync.SyncLoop`; the app starts and stops it and shows its state.

@@ -20,7 +20,7 @@ def run_terminal(settings: Any, feed_factory: Callable[[Any], PipelineFeed] | No
     """Run the counter terminal until its window closes.
 
     Args:
-        settings: the loaded :class:`kiosk.config.Settings`.
+        settings: the loaded :class:`kiosk.settings.tree.Settings`.
         feed_factory: builds the vision pipeline for ``--source`` from the opened store; None runs the
             simulated demo feed.
 

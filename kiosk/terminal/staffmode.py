@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.terminal.calibration import ZONE_NAMES, DrawnZone, save_zones
-from kiosk.terminal.pin import verify_pin
+from kiosk.settings.pin import verify_pin
 from kiosk.terminal.staffstatus import StaffStatus, gather, status_lines
 from kiosk.terminal.workers import Periodic, run_once
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.config import Settings
+from kiosk.settings.tree import Settings
 from kiosk.pipeline import analyze_video
 from kiosk.service.interaction import Interaction
 from kiosk.simulate import calibrate, load_scene

@@ -28,7 +28,7 @@ from typing import Self
 import cv2
 import numpy as np
 
-from kiosk.config import CameraSettings, ServiceSettings
+from kiosk.settings.tree import CameraSettings, ServiceSettings
 from kiosk.geometry import CameraModel
 from kiosk.observation import Observation
 from kiosk.service.facing import distance, faces

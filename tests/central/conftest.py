@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from kiosk.central import db, security
 from kiosk.central.app import create_app
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from . import pg
 from .helpers import NOW, Org, seed_org

@@ -8,7 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.cli import main
 
 from .helpers import PASSWORD, TODAY, Org, aggregate, auth, batch, hour, login

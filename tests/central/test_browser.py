@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from kiosk.central.app import create_app
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from .browser import LAUNCH_ARGS, artifacts_dir, chromium_path
 from .conftest import TEST_CLOCK_SKEW_S, LiveServer, new_pg_database

@@ -203,7 +203,7 @@ def test_the_language_is_chosen_per_user_and_persian_reads_right_to_left(client:
 def test_answers_given_at_a_terminal_reach_the_store_page_through_the_real_sync(
     client: TestClient, org: Org, live_server, tmp_path  # type: ignore[no-untyped-def]
 ) -> None:
-    from kiosk.config import PrivacySettings, Settings, StoreSettings, SyncSettings
+    from kiosk.settings.tree import PrivacySettings, Settings, StoreSettings, SyncSettings
     from kiosk.store import Store
     from kiosk.sync import fill_outbox, sync_once
     from tests.storekit import ended, served

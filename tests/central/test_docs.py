@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.central.app import create_app
-from kiosk.central.settings import AlertSettings, CentralSettings, ThrottleSettings
+from kiosk.settings.central import AlertSettings, CentralSettings, ThrottleSettings
 
 
 @pytest.mark.parametrize("model", [CentralSettings, AlertSettings, ThrottleSettings])

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 
 from kiosk.central.app import create_app
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from .conftest import TEST_HOSTS
 from .helpers import NOW, PASSWORD, seed_org

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from .helpers import NOW, TODAY, Org, aggregate, auth, batch, hour, login, stats
 

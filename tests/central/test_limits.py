@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiosk.central.limits import RateLimiter
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from .helpers import TODAY, Org, aggregate, auth, batch, hour
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from kiosk.central import manage
 from kiosk.central.app import create_app
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 from .helpers import NOW, aggregate, auth, batch, hour
 

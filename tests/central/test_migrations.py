@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from kiosk.central import db, partitions
 from kiosk.central.models import Base
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 
 
 def test_migrated_schema_matches_models(settings: CentralSettings) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from kiosk import central_cli
 from kiosk.central import manage
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.cli import build_parser, main
-from kiosk.config import ConfigError
+from kiosk.settings.tree import ConfigError
 
 
 @pytest.fixture(autouse=True)

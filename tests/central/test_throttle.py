@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiosk.central.settings import CentralSettings, ThrottleSettings
+from kiosk.settings.central import CentralSettings, ThrottleSettings
 from kiosk.central.throttle import Busy, FailureThrottle, HashGate
 
 from .conftest import Clock

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import CameraSettings, PrivacySettings, Settings, StoreSettings
+from kiosk.settings.tree import CameraSettings, PrivacySettings, Settings, StoreSettings
 from kiosk.service.interaction import Interaction
 from kiosk.store import Store
 from kiosk.terminal.fakefeed import FakeFeed
 from kiosk.terminal.feed import PipelineSnapshot
-from kiosk.terminal.pin import hash_pin
+from kiosk.settings.pin import hash_pin
 from kiosk.terminal.ratings import Feedback
-from kiosk.terminal.settings import TerminalSettings
+from kiosk.settings.terminal import TerminalSettings
 
 PIN = "2468"
 OPERATOR, CONTACT = "ООО «Ромашка»", "privacy@romashka.example"
@@ -377,8 +377,8 @@ def test_a_manager_call_reaches_the_central_server_and_the_customer_reads_a_mana
     from kiosk.central import crud
     from kiosk.central import models as cm
     from kiosk.central.app import create_app
-    from kiosk.central.settings import CentralSettings
-    from kiosk.config import SyncSettings
+    from kiosk.settings.central import CentralSettings
+    from kiosk.settings.tree import SyncSettings
     from kiosk.manager_call import ManagerCaller
     from tests.central.live import LiveServer
 
@@ -406,7 +406,7 @@ def test_a_manager_call_reaches_the_central_server_and_the_customer_reads_a_mana
 
 
 def test_offline_the_customer_is_asked_to_ask_at_the_counter(u):
-    from kiosk.config import SyncSettings
+    from kiosk.settings.tree import SyncSettings
     from kiosk.manager_call import ManagerCaller
     from tests.central.pg import free_port
 

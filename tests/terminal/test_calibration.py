@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from kiosk.config import CameraSettings
+from kiosk.settings.tree import CameraSettings
 from kiosk.terminal.calibration import (
     DrawnZone,
     image_to_view,

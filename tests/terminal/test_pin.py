@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.terminal.pin import hash_pin, parse_pin_hash, verify_pin
+from kiosk.settings.pin import hash_pin, parse_pin_hash, verify_pin
 
 
 def test_a_hash_verifies_its_pin_only_and_never_contains_it():

@@ -11,7 +11,7 @@ SCRIPT = """
 import sys
 from kivy.app import App
 from kivy.clock import Clock
-from kiosk.config import Settings, StoreSettings
+from kiosk.settings.tree import Settings, StoreSettings
 from kiosk.terminal.launch import run_terminal
 
 waited = [0.0]

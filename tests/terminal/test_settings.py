@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from kiosk.terminal.pin import hash_pin
-from kiosk.terminal.settings import TerminalSettings
+from kiosk.settings.pin import hash_pin
+from kiosk.settings.terminal import TerminalSettings
 
 
 def test_defaults_follow_the_rubric():

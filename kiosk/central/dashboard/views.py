@@ -19,7 +19,7 @@ from kiosk.central.dashboard import figures as fg
 from kiosk.central.reports.common import device_status, sum_store_days
 from kiosk.central.reports.compare import compare_region
 from kiosk.central.schemas import Alert, Comparison, CompareRow, DeviceStatus
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
 View = Literal["day", "week", "month"]

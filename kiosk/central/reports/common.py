@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
 from kiosk.central.schemas import DeviceStatus, Figures, StorePublic, WeekPoint
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import Totals, low_rating_share, pooled, rating_mean, totals_columns, totals_from_columns
 from kiosk.heartbeat import device_status as heartbeat_state
 

@@ -20,7 +20,7 @@ from kiosk.central.reports.common import (
     weekly_points,
 )
 from kiosk.central.schemas import Alert, CompareRow, Comparison, DeviceStatus, RegionPublic
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
 # Outliers need a spread to stand out from; below this many stores with a value none is flagged.

@@ -13,7 +13,7 @@ from kiosk.central import models as m
 from kiosk.central.ingest import aggregate_totals
 from kiosk.central.reports.common import device_status, figures_model, store_public, sum_store_days
 from kiosk.central.schemas import CriterionFigure, DailySummary, Figures, HourCell
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
 BASELINE_DAYS = 7

@@ -9,7 +9,7 @@ from kiosk.central import crud
 from kiosk.central import models as m
 from kiosk.central.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, client_address
 from kiosk.central.schemas import LoginIn, UserPublic
-from kiosk.central.settings import CentralSettings
+from kiosk.settings.central import CentralSettings
 from kiosk.central.throttle import Busy, retry_after
 
 router = APIRouter(tags=["auth"])

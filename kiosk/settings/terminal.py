@@ -1,5 +1,5 @@
 """Settings of the counter terminal app (``[terminal]`` in the settings file, ``KIOSK_TERMINAL__*`` in the
-environment once the lead adds it to :class:`kiosk.config.Settings` as ``terminal``).
+environment once the lead adds it to :class:`kiosk.settings.tree.Settings` as ``terminal``).
 
 Defaults follow RUBRIC-SOURCES §4: rating optional and asked once, a generous ~30 s before the rating screen
 gives up (R11), one rating per interaction (R6/R8), and an honest "up to" wait estimate (W10/W11: p80 of recent
@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.terminal.pin import parse_pin_hash
+from kiosk.settings.pin import parse_pin_hash
 
 Language = Literal["ru", "fa", "en"]
 
@@ -73,7 +73,7 @@ class TerminalSettings(BaseModel):
     # ---- staff screen ----------------------------------------------------------------------------------------
     staff_pin_hash: str | None = Field(
         None,
-        description="The staff PIN as produced by kiosk.terminal.pin.hash_pin (scrypt, never the plain PIN). "
+        description="The staff PIN as produced by kiosk.settings.pin.hash_pin (scrypt, never the plain PIN). "
                     "Unset: the staff screen cannot be opened.")
     pin_max_attempts: int = Field(5, ge=1, le=100, description="Wrong PINs in a row before the pad locks.")
     pin_lockout_s: float = Field(60.0, ge=0, le=3600, description="How long the pad stays locked.")

@@ -14,14 +14,14 @@ from typing import Any
 
 import tomlkit
 
-from kiosk.config import ConfigError, load_settings
+from kiosk.settings.tree import ConfigError, load_settings
 
 
 def set_value(path: Path, section: str, key: str, value: Any) -> None:
     """Set ``[section] key = value`` in the settings file ``path`` (created if missing).
 
     Raises:
-        kiosk.config.ConfigError: the file is not valid TOML, or would not be valid settings afterwards
+        kiosk.settings.tree.ConfigError: the file is not valid TOML, or would not be valid settings afterwards
             (the file is then left unchanged).
         OSError: the file or its folder cannot be written.
     """

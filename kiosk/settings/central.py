@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kiosk.aggregate import MIN_ROW_INTERACTIONS
 
 DEFAULT_DB_FILE = "central.sqlite"
-# kiosk.config.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.
+# kiosk.settings.tree.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.
 DEFAULT_MIN_GROUP_SIZE = 5
 MAX_MIN_GROUP_SIZE = 1000
 

@@ -16,9 +16,9 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from kiosk.central.settings import CentralSettings
-from kiosk.device_settings import DeviceSettings
-from kiosk.terminal.settings import TerminalSettings
+from kiosk.settings.central import CentralSettings
+from kiosk.settings.device import DeviceSettings
+from kiosk.settings.terminal import TerminalSettings
 
 ENV_PREFIX = "KIOSK_"
 
