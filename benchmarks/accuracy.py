@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.settings.tree import load_settings  # noqa: E402
-from kiosk.report import table  # noqa: E402
+from kiosk.core.report import table  # noqa: E402
 from kiosk.simulate import load_scene, match, run_scene  # noqa: E402
 
 MEASURES = (("greeting_s", "s", False), ("wait_s", "s", False), ("eye_contact_ratio", "abs", False),

@@ -70,7 +70,7 @@ def stats(n: int, p50: float, p90: float) -> dict[str, Any]:
 
 
 def wire_row(rng: random.Random, store: str, device: str, start: dt.datetime) -> dict[str, Any]:
-    """One plausible hourly aggregate in kiosk.aggregate's JSON shape."""
+    """One plausible hourly aggregate in kiosk.wire.aggregate's JSON shape."""
     n = rng.randint(7, 30)  # every measure then has n >= 5 = k, which the server enforces
     greeted = n - rng.randint(0, 2)
     abandoned = rng.randint(0, 2)

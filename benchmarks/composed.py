@@ -32,9 +32,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import kiosk.pipeline  # noqa: E402
 from kiosk.settings.tree import Settings  # noqa: E402
 from kiosk.pipeline import Pipeline, analyze_video  # noqa: E402
-from kiosk.report import table  # noqa: E402
-from kiosk.service.frame import SceneFrame  # noqa: E402
-from kiosk.service.interaction import Interaction  # noqa: E402
+from kiosk.core.report import table  # noqa: E402
+from kiosk.core.scene import SceneFrame  # noqa: E402
+from kiosk.core.interaction import Interaction  # noqa: E402
 from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at  # noqa: E402
 from kiosk.simulate import zone_of  # noqa: E402
 from kiosk.vision.compose import load_sprites, render_video  # noqa: E402

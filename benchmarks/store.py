@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.aggregate import AggregateBatch  # noqa: E402
-from kiosk.privacy import TimedInteraction, aggregate  # noqa: E402
-from kiosk.rubrics import load_store_rubric, within_target  # noqa: E402
-from kiosk.service.interaction import Interaction  # noqa: E402
+from kiosk.wire.aggregate import AggregateBatch  # noqa: E402
+from kiosk.core.privacy import TimedInteraction, aggregate  # noqa: E402
+from kiosk.core.rubrics import load_store_rubric, within_target  # noqa: E402
+from kiosk.core.interaction import Interaction  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
 DAY0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday

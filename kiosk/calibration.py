@@ -16,8 +16,8 @@ import tomli_w
 from pydantic import ValidationError
 
 from kiosk.settings.tree import CameraSettings, ConfigError
-from kiosk.geometry import camera_from_floor_points, intrinsics_from_hfov, points_in_polygon
-from kiosk.tracking import ZoneMap, camera_from_settings
+from kiosk.core.geometry import camera_from_floor_points, intrinsics_from_hfov, points_in_polygon
+from kiosk.core.tracking import ZoneMap, camera_from_settings
 
 MAX_REPROJECTION_PX = 4.0  # clicks are good to a pixel or two; more means a mark was mistyped or misplaced
 MAX_HEIGHT_GAP_M = 0.25

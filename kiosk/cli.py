@@ -27,7 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run a scripted scene (SCENE.toml, see scenes/) through the measuring core, with the camera model instead of a
     camera: the JSON of DESIGN §5 with the scene's truth beside the measures, and a comparison table on stderr."""
-    from kiosk.report import comparison_table, interaction_json, summary
+    from kiosk.core.report import comparison_table, interaction_json, summary
     from kiosk.simulate import load_scene, match, run_scene
 
     settings = _settings(args)
@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The counter terminal app: rating screen, privacy notice, staff screen, and with a camera (or a video
     played as one) the live pipeline measuring every interaction. Under systemd it reports READY and WATCHDOG
     (kiosk/watchdog.py)."""
-    from kiosk.rubrics import RubricError
+    from kiosk.core.rubrics import RubricError
     from kiosk.store import StoreError
     from kiosk.terminal.fonts import FontsMissingError
     from kiosk.terminal.launch import run_terminal
@@ -159,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         factory = lambda store: WatchedFeed(FakeFeed(demo=True), notifier)  # noqa: E731
     else:
         from kiosk.live import LiveFeed
-        from kiosk.rubrics import load_store_rubric
+        from kiosk.core.rubrics import load_store_rubric
 
         try:
             rubric = load_store_rubric(settings.store.rubric)

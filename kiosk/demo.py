@@ -39,8 +39,8 @@ import requests
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.demo_history import CHARACTERS, backfill, follow_up
 from kiosk.manager_call import ManagerCaller
-from kiosk.rubrics import Rubric, load_store_rubric, score_interaction, within_target
-from kiosk.service.interaction import Interaction
+from kiosk.core.rubrics import Rubric, load_store_rubric, score_interaction, within_target
+from kiosk.core.interaction import Interaction
 from kiosk.simulate import load_scene, run_scene
 from kiosk.store import Store
 from kiosk.sync import fill_outbox, sync_once

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from kiosk.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS
-from kiosk.rubrics import Rubric, score_interaction, within_target
-from kiosk.service.interaction import Interaction
+from kiosk.wire.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS
+from kiosk.core.rubrics import Rubric, score_interaction, within_target
+from kiosk.core.interaction import Interaction
 from kiosk.store import Store
 
 

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from kiosk.settings.tree import Settings
-from kiosk.rubrics import Rubric, score_interaction, within_target
-from kiosk.service.interaction import Interaction
+from kiosk.core.rubrics import Rubric, score_interaction, within_target
+from kiosk.core.interaction import Interaction
 from kiosk.store import Store, StoreError
 from kiosk.terminal.feed import PipelineSnapshot
 

@@ -16,12 +16,12 @@ from typing import Any, Callable
 import numpy as np
 
 from kiosk.settings.tree import Settings
-from kiosk.geometry import CameraModel
-from kiosk.observation import Observation
-from kiosk.service.episodes import EpisodeTracker
-from kiosk.service.frame import SceneFrame
-from kiosk.service.interaction import Interaction
-from kiosk.tracking import FloorTracker, ZoneMap, camera_from_settings
+from kiosk.core.geometry import CameraModel
+from kiosk.core.observation import Observation
+from kiosk.core.episodes import EpisodeTracker
+from kiosk.core.scene import SceneFrame
+from kiosk.core.interaction import Interaction
+from kiosk.core.tracking import FloorTracker, ZoneMap, camera_from_settings
 
 
 def zone_crops(camera: CameraModel, zones: ZoneMap, person_height_m: float) -> list[tuple[int, int, int, int]]:
@@ -181,7 +181,7 @@ def analyze_video(path: Path, settings: Settings, progress: Callable[[int, int |
         kiosk.vision.source.SourceError: missing, unreadable or corrupt video.
         ValueError: the camera is not calibrated.
     """
-    from kiosk.report import interaction_json, summary
+    from kiosk.core.report import interaction_json, summary
     from kiosk.vision.source import VideoFileSource
 
     interactions: list[Interaction] = []

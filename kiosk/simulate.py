@@ -25,14 +25,14 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kiosk.body_model import side_visibility, skeleton_points
+from kiosk.core.body_model import side_visibility, skeleton_points
 from kiosk.settings.tree import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
-from kiosk.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
-from kiosk.observation import HeadPose, Observation
-from kiosk.service.episodes import EpisodeTracker
-from kiosk.service.frame import SceneFrame, TrackedPerson
-from kiosk.service.interaction import Interaction
-from kiosk.tracking import FloorTracker, ZoneMap, camera_from_settings
+from kiosk.core.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
+from kiosk.core.observation import HeadPose, Observation
+from kiosk.core.episodes import EpisodeTracker
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.core.interaction import Interaction
+from kiosk.core.tracking import FloorTracker, ZoneMap, camera_from_settings
 
 
 class SceneError(ValueError):

@@ -24,10 +24,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Self
 
-from kiosk.aggregate import Aggregate, AggregateBatch
-from kiosk.aggregate import REASON_CODES
-from kiosk.privacy import ReasonCount, TimedInteraction, TimedRating
-from kiosk.service.interaction import Interaction
+from kiosk.wire.aggregate import Aggregate, AggregateBatch
+from kiosk.wire.aggregate import REASON_CODES
+from kiosk.core.privacy import ReasonCount, TimedInteraction, TimedRating
+from kiosk.core.interaction import Interaction
 from kiosk.store_file import (
     COLUMNS,
     DB_FILENAME,
@@ -267,7 +267,7 @@ class Store:
                 )
 
     def add_reason(self, reason: str, at: datetime) -> None:
-        """Count one follow-up answer (:data:`kiosk.aggregate.REASON_CODES`) in the UTC hour of ``at``.
+        """Count one follow-up answer (:data:`kiosk.wire.aggregate.REASON_CODES`) in the UTC hour of ``at``.
 
         Only the hour's count grows: the time of the tap and the rating it followed are not kept.
         """

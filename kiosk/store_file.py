@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.privacy import TimedInteraction
-from kiosk.service.interaction import Interaction
+from kiosk.core.privacy import TimedInteraction
+from kiosk.core.interaction import Interaction
 
 log = logging.getLogger("kiosk.store")
 

@@ -31,7 +31,7 @@ from urllib3.util.retry import Retry
 
 from kiosk import __version__
 from kiosk.settings.tree import Settings, SyncSettings
-from kiosk.privacy import aggregate
+from kiosk.core.privacy import aggregate
 from kiosk.store import CloseReport, OutboxBatch, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_
 
 def fill_outbox(store: Store, settings: Settings, now: datetime, *, grace: timedelta | None = None) -> CloseReport:
     """Close every UTC day that ended at least ``grace`` (default ``sync.close_grace_s``) before ``now`` into outbox
-    batches (``kiosk.privacy``)."""
+    batches (``kiosk.core.privacy``)."""
     if grace is None:
         grace = timedelta(seconds=settings.sync.close_grace_s)
     build = partial(aggregate, store_id=settings.store.store_id, device_id=settings.store.device_id,

@@ -26,9 +26,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from kiosk.geometry import point_in_polygon
-from kiosk.service.frame import SceneFrame, ZoneName
-from kiosk.tracking import ZoneMap
+from kiosk.core.geometry import point_in_polygon
+from kiosk.core.scene import SceneFrame, ZoneName
+from kiosk.core.tracking import ZoneMap
 
 # What "measures greetings and distances well enough" means (issue 11's targets for the staff member's floor
 # error, applied to both sides): a greeting is judged on a 2 m distance and a facing line, a distance band edge

@@ -55,7 +55,7 @@ def check_walk(path: Path, settings: Settings, progress: Callable[[int, int | No
         kiosk.vision.source.SourceError: missing, unreadable or corrupt video.
         WalkError: nobody stood still long enough to be judged.
     """
-    from kiosk.tracking import ZoneMap, camera_from_settings
+    from kiosk.core.tracking import ZoneMap, camera_from_settings
 
     seen = watch_walk(path, settings, progress)
     dwells = find_dwells(seen)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from kiosk.service.frame import SceneFrame, TrackedPerson
+from kiosk.core.scene import SceneFrame, TrackedPerson
 
 FPS = 10.0
 STAFF_AT = (0.0, 0.4)

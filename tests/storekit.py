@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kiosk.settings.tree import PrivacySettings, Settings, StoreSettings, SyncSettings
-from kiosk.service.interaction import Interaction
+from kiosk.core.interaction import Interaction
 
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)  # a Tuesday morning, UTC
 TOKEN = "test-token"
@@ -88,7 +88,7 @@ def _sync(db: Path, url: str) -> None:
 
 
 def _close(db: Path, pause_at_day: int) -> None:
-    from kiosk.privacy import aggregate
+    from kiosk.core.privacy import aggregate
     from kiosk.store import Store
 
     cfg = settings(db.parent)

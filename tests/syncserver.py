@@ -1,6 +1,6 @@
 """A small stand-in for the central server's ingest endpoint, for the sync tests (real HTTP on 127.0.0.1).
 
-It validates bodies with the same model the real server uses (``kiosk.aggregate.AggregateBatch``), applies a
+It validates bodies with the same model the real server uses (``kiosk.wire.aggregate.AggregateBatch``), applies a
 ``batch_id`` once, records every raw body, and can be scripted to misbehave: answer 500/429/401, hang, or
 apply a batch and then never answer (the terminal is killed while it waits). Every wait inside is bounded.
 """
@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
-from kiosk.aggregate import AggregateBatch
+from kiosk.wire.aggregate import AggregateBatch
 
 HOLD_LIMIT_S = 20.0  # no handler thread outlives a test by more than this
 

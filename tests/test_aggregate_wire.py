@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from kiosk.aggregate import Aggregate
+from kiosk.wire.aggregate import Aggregate
 
 
 def test_period_start_without_a_utc_equivalent_is_a_validation_error():

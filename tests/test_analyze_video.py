@@ -16,10 +16,10 @@ import pytest
 import kiosk.pipeline
 from kiosk.calibration import check_calibration, load_calibration
 from kiosk.settings.tree import Settings
-from kiosk.observation import Observation
+from kiosk.core.observation import Observation
 from kiosk.pipeline import Pipeline, analyze_video
-from kiosk.service.interaction import Interaction
-from kiosk.tracking import camera_from_settings
+from kiosk.core.interaction import Interaction
+from kiosk.core.tracking import camera_from_settings
 from kiosk.vision.overlay import OverlayError, OverlayWriter
 from kiosk.vision.pose import PoseEstimator, PoseOptions
 from kiosk.vision.source import VideoFileSource

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.observation import LEFT_HIP, NOSE, Observation
+from kiosk.core.observation import LEFT_HIP, NOSE, Observation
 from kiosk.pipeline import Pipeline
 from kiosk.simulate import calibrate, load_scene, observe, states_at, true_camera
 

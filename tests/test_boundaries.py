@@ -16,7 +16,7 @@ def loaded_after(imports: str) -> list[str]:
 
 
 def test_pure_core_imports_no_pixel_or_ui_library():
-    assert loaded_after("kiosk.service.episodes, kiosk.service.measures, kiosk.geometry, kiosk.rubrics") == []
+    assert loaded_after("kiosk.core.episodes, kiosk.core.measures, kiosk.core.geometry, kiosk.core.rubrics") == []
 
 
 def test_simulation_path_needs_no_vision_model_or_ui():

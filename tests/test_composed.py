@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.service.interaction import Interaction
+from kiosk.core.interaction import Interaction
 from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, match, run_scene, true_camera
 from kiosk.vision.compose import OPENCV_DATA, Composer, Sprite, load_sprites, render_video
 

@@ -14,8 +14,8 @@ import pytest
 
 from kiosk.settings.tree import Settings
 from kiosk.pipeline import Pipeline
-from kiosk.service.frame import SceneFrame
-from kiosk.service.interaction import Interaction
+from kiosk.core.scene import SceneFrame
+from kiosk.core.interaction import Interaction
 from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at
 from kiosk.vision.compose import OPENCV_DATA, load_sprites, render_video
 from kiosk.vision.source import VideoFileSource

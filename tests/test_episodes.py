@@ -7,8 +7,8 @@ import math
 import pytest
 
 from kiosk.settings.tree import ServiceSettings
-from kiosk.service.episodes import EpisodeTracker, TimelineError
-from kiosk.service.frame import SceneFrame, TrackedPerson
+from kiosk.core.episodes import EpisodeTracker, TimelineError
+from kiosk.core.scene import SceneFrame, TrackedPerson
 from tests.scenebuilder import (
     AWAY, QUEUE_AT, SERVICE_AT, TOWARD_CUSTOMERS, customer, frames, staff,
 )

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import pytest
 
-from kiosk.privacy import aggregate
+from kiosk.core.privacy import aggregate
 from kiosk.store import Store
 from kiosk.sync import (
     ServerRefusedError,

@@ -11,9 +11,9 @@ import pytest
 
 from kiosk.settings.tree import Settings
 from kiosk.live import LiveFeed
-from kiosk.rubrics import load_store_rubric
-from kiosk.service.frame import SceneFrame, TrackedPerson
-from kiosk.service.interaction import Interaction
+from kiosk.core.rubrics import load_store_rubric
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.core.interaction import Interaction
 from kiosk.store import Store
 
 RUBRIC = load_store_rubric("default")

@@ -155,7 +155,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed, tmp_path):
-    out = subprocess.run([str(installed / "python"), "-c", "import kiosk, kiosk.rubrics as r; print(kiosk.__file__); "
+    out = subprocess.run([str(installed / "python"), "-c", "import kiosk, kiosk.core.rubrics as r; print(kiosk.__file__); "
                           "print(r.load_store_rubric('default').name)"],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=clean_env(tmp_path), check=True)
     where, rubric = out.stdout.split()

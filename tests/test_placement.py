@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import BodySettings, TrackingSettings
-from kiosk.geometry import CameraModel, intrinsics_from_hfov
-from kiosk.observation import Observation
-from kiosk.geometry import points_in_polygon
-from kiosk.placement import FloorEstimate, hidden_by_counter, zone_posterior
-from kiosk.tracking import FloorTracker, ZoneMap
+from kiosk.core.geometry import CameraModel, intrinsics_from_hfov
+from kiosk.core.observation import Observation
+from kiosk.core.geometry import points_in_polygon
+from kiosk.core.placement import FloorEstimate, hidden_by_counter, zone_posterior
+from kiosk.core.tracking import FloorTracker, ZoneMap
 
 STAFF = np.array([[-1.0, 0.1], [2.5, 0.1], [2.5, 0.7], [-1.0, 0.7]])
 SERVICE = np.array([[-1.0, 1.3], [2.0, 1.3], [2.0, 2.2], [-1.0, 2.2]])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.plausibility import check_skeleton
+from kiosk.core.plausibility import check_skeleton
 
 W, H = 640, 480
 

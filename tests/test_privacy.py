@@ -1,4 +1,4 @@
-"""Aggregation and small-group suppression (kiosk.privacy), the wire model (kiosk.aggregate), and the raw bytes
+"""Aggregation and small-group suppression (kiosk.core.privacy), the wire model (kiosk.wire.aggregate), and the raw bytes
 that stay on the terminal (the SQLite file) or leave it (every sync payload)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kiosk.aggregate import Aggregate, AggregateBatch, MeasureStats
-from kiosk.privacy import TimedInteraction, TimedRating, aggregate, measure_stats
+from kiosk.wire.aggregate import Aggregate, AggregateBatch, MeasureStats
+from kiosk.core.privacy import TimedInteraction, TimedRating, aggregate, measure_stats
 from kiosk.store import Store
 from kiosk.sync import fill_outbox, sync_once
 from tests.storekit import T0, abandoned, ended, served, settings
@@ -237,7 +237,7 @@ def test_groups_under_k_never_leave_the_device(busy_terminal: Terminal) -> None:
 # ---- follow-up answers (reason counts) ---------------------------------------------------------------------------
 
 def test_reason_counts_travel_in_the_row_of_their_hour_and_merge_with_small_hours() -> None:
-    from kiosk.privacy import ReasonCount
+    from kiosk.core.privacy import ReasonCount
 
     interactions = group(6, 9) + group(2, 10) + group(3, 11)
     reasons = [ReasonCount(at(9), "quick", 4), ReasonCount(at(10), "waiting", 1), ReasonCount(at(11), "waiting", 2)]
@@ -247,7 +247,7 @@ def test_reason_counts_travel_in_the_row_of_their_hour_and_merge_with_small_hour
 
 
 def test_reason_counts_of_a_day_under_k_are_dropped_with_it() -> None:
-    from kiosk.privacy import ReasonCount
+    from kiosk.core.privacy import ReasonCount
 
     result = aggregate(group(3, 9), (), [ReasonCount(at(9), "attitude", 3)], store_id="s", device_id="d", k=K)
     assert result == []

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.rubrics import MEASURES, Band, Rubric, RubricError, load_rubric, overall_score, score_interaction, within_target
-from kiosk.service.interaction import Interaction
+from kiosk.core.rubrics import MEASURES, Band, Rubric, RubricError, load_rubric, overall_score, score_interaction, within_target
+from kiosk.core.interaction import Interaction
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "kiosk" / "data" / "rubrics").glob("*.toml"))

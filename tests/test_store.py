@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import store as store_module
-from kiosk.privacy import aggregate
+from kiosk.core.privacy import aggregate
 from kiosk.store import CorruptDatabaseError, SchemaVersionError, StorageFullError, Store
 from tests.storekit import T0, abandoned, ended, served
 

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.settings.tree import Settings
 from kiosk.doctor import check_fps
-from kiosk.observation import Observation
+from kiosk.core.observation import Observation
 from kiosk.pipeline import Throughput, measure_throughput
 
 

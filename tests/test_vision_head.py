@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER
+from kiosk.core.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER
 from kiosk.vision.head import head_pose_from_keypoints, torso_yaw_from_world
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.observation import (
+from kiosk.core.observation import (
     LEFT_HIP,
     LEFT_SHOULDER,
     NOSE,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiosk.aggregate import MEASURES, Aggregate
+from kiosk.wire.aggregate import MEASURES, Aggregate
 from kiosk.central import models as m
 from kiosk.central.partitions import ensure_partitions
 from kiosk.settings.central import CentralSettings
@@ -66,7 +66,7 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-# Upper bounds no counter reaches. kiosk.aggregate leaves these open; the server needs them so a broken or
+# Upper bounds no counter reaches. kiosk.wire.aggregate leaves these open; the server needs them so a broken or
 # hostile terminal cannot overflow a database integer or push a percentile sum to infinity.
 MAX_ROW_INTERACTIONS = 100_000  # one counter, one day
 MAX_MEASURE = {"greeting_s": 86_400.0, "wait_s": 86_400.0, "eye_contact_ratio": 1.0, "distance_m_median": 100.0}
@@ -236,7 +236,7 @@ def refresh_store_days(session: Session, pairs: set[tuple[str, dt.date]], chunk:
     ``store_weeks`` of their weeks from the days.
 
     A day's total is the plain sum of its rows: hour rows carry the hours with at least k interactions and the
-    day row only the quiet hours merged together (kiosk.aggregate), so no interaction is in two rows.
+    day row only the quiet hours merged together (kiosk.wire.aggregate), so no interaction is in two rows.
     """
     by_store: dict[str, set[dt.date]] = defaultdict(set)
     for store_id, day in pairs:

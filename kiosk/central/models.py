@@ -5,7 +5,7 @@ interaction. ``store_days`` is a rollup kept in step with ``aggregates`` on ever
 thousands of stores touch one row per store and day instead of 24 (DESIGN §8).
 
 Day rows: a terminal's ``day`` row holds only the remainder of a UTC day (its small hours merged), never the
-day's total (kiosk.aggregate), so a day's figures are the plain sum of all its rows.
+day's total (kiosk.wire.aggregate), so a day's figures are the plain sum of all its rows.
 
 Measure sums in the rollup are kept additive (``*_n``, ``*_p50_sum`` = sum of p50 x n ...) so that any range can
 be re-aggregated with plain SQL ``SUM``: the n-weighted mean of hourly percentiles is the pooled estimate the
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The four measures every aggregate carries (kiosk.aggregate.MEASURES), in report order.
+# The four measures every aggregate carries (kiosk.wire.aggregate.MEASURES), in report order.
 MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -159,7 +159,7 @@ class Batch(Base):
 class Aggregate(Base):
     """One aggregate as the terminal sent it (the latest version of its device, period and start).
 
-    The natural key (device_id, period, period_start) is the primary key: kiosk.aggregate guarantees it is
+    The natural key (device_id, period, period_start) is the primary key: kiosk.wire.aggregate guarantees it is
     unique across a device's batches, and it holds the partition column. On PostgreSQL the table is
     partitioned by month of ``period_start`` (DESIGN §8; partitions made by kiosk.central.partitions).
     """
@@ -184,10 +184,10 @@ class Aggregate(Base):
     rating_3: Mapped[int] = mapped_column(Integer, default=0)
     rating_4: Mapped[int] = mapped_column(Integer, default=0)
     # {"greeting_s": {"n":.., "p50":.., "p90":.., "mean":..}, ...} and {"greeting_prompt": {"n":.., "met":..}, ...}
-    # as the terminal sent them (kiosk.aggregate.Aggregate); read back only for one store and day at a time.
+    # as the terminal sent them (kiosk.wire.aggregate.Aggregate); read back only for one store and day at a time.
     measures: Mapped[dict[str, Any]]
     within_target: Mapped[dict[str, Any]]
-    # Follow-up answers per reason code (kiosk.aggregate REASON_CODES); null from terminals that send none.
+    # Follow-up answers per reason code (kiosk.wire.aggregate REASON_CODES); null from terminals that send none.
     reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     batch_id: Mapped[str] = mapped_column(String(36))
     received_at: Mapped[dt.datetime]

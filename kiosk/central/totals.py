@@ -2,7 +2,7 @@
 
 A :class:`Totals` adds up like counts do: the sum of a day's rows, of a week's days, of a region's stores.
 Percentile figures come back as the n-weighted mean of the summed percentiles (``p50_sum / n``): the pooled
-estimate, since percentiles of parts cannot be merged exactly (kiosk.aggregate says so too). Rows whose
+estimate, since percentiles of parts cannot be merged exactly (kiosk.wire.aggregate says so too). Rows whose
 percentiles or ``met`` were withheld (fewer than k values) add nothing to those sums. ``None`` means "no data",
 never zero.
 """
@@ -160,7 +160,7 @@ def totals_from_wire(
     measures: Mapping[str, Mapping[str, Any]],
     within_target: Mapping[str, Mapping[str, Any]],
 ) -> Totals:
-    """The Totals of one aggregate (measures and within_target in kiosk.aggregate's JSON shape)."""
+    """The Totals of one aggregate (measures and within_target in kiosk.wire.aggregate's JSON shape)."""
     t = Totals(interactions=interactions, greeted=greeted, abandoned=abandoned, ratings=list(ratings), rows=1)
     for m in MEASURES:
         st = measures.get(m) or {}

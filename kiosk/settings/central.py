@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kiosk.aggregate import MIN_ROW_INTERACTIONS
+from kiosk.wire.aggregate import MIN_ROW_INTERACTIONS
 
 DEFAULT_DB_FILE = "central.sqlite"
 # kiosk.settings.tree.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.

@@ -53,7 +53,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "ru": "Что запомнилось сегодня? Одно касание, по желанию",
         "fa": "امروز چه چیزی به چشمتان آمد؟ یک لمس، اختیاری",
     },
-    # One follow-up after every rating: a good and a bad side of the same three things (kiosk.aggregate codes).
+    # One follow-up after every rating: a good and a bad side of the same three things (kiosk.wire.aggregate codes).
     "reason_quick": {"en": "Quick service", "ru": "Быстрое обслуживание", "fa": "خدمت سریع"},
     "reason_waiting": {"en": "Long wait", "ru": "Долгое ожидание", "fa": "انتظار طولانی"},
     "reason_friendly": {"en": "Friendly staff", "ru": "Вежливый сотрудник", "fa": "برخورد خوب"},

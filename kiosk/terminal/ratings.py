@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from kiosk.aggregate import REASON_CODES, ReasonCode
+from kiosk.wire.aggregate import REASON_CODES, ReasonCode
 from kiosk.terminal.feed import PipelineSnapshot
 
 log = logging.getLogger(__name__)

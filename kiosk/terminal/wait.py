@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from kiosk.privacy import TimedInteraction
+from kiosk.core.privacy import TimedInteraction
 
 
 class InteractionSource(Protocol):

@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.geometry import CameraModel, yaw_from_heading
-from kiosk.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from kiosk.core.geometry import CameraModel, yaw_from_heading
+from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 from kiosk.simulate import Scene, SceneError, counter_box, states_at, true_camera
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")

@@ -13,7 +13,7 @@ turned away, that side's points count a quarter and the fit runs again. The gues
 three-quarter view towards profile (by up to 25 degrees when they are stacked exactly, in the tests); that,
 more than the head model, limits accuracy on real frames.
 
-Conventions (kiosk.observation.HeadPose): yaw 0 = facing the camera, +90 = nose pointing to image right,
+Conventions (kiosk.core.observation.HeadPose): yaw 0 = facing the camera, +90 = nose pointing to image right,
 -90 = to image left, ±180 = back turned; pitch positive = looking up, relative to the camera's line of sight
 (a camera 2 m up sees a level gaze as pitched down).
 """
@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from kiosk.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER, HeadPose
+from kiosk.core.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER, HeadPose
 
 # Face keypoints in MediaPipe pose order: nose, left eye inner/centre/outer, right eye inner/centre/outer,
 # left ear, right ear, mouth left, mouth right ("left" is the person's left).

@@ -29,11 +29,11 @@ import cv2
 import numpy as np
 
 from kiosk.settings.tree import CameraSettings, ServiceSettings
-from kiosk.geometry import CameraModel
-from kiosk.observation import Observation
-from kiosk.service.facing import distance, faces
-from kiosk.service.frame import SceneFrame, TrackedPerson
-from kiosk.service.interaction import Interaction
+from kiosk.core.geometry import CameraModel
+from kiosk.core.observation import Observation
+from kiosk.core.facing import distance, faces
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.core.interaction import Interaction
 
 # MediaPipe pose topology, the segments worth drawing: face outline, arms, torso, legs.
 SKELETON = (

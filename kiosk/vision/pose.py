@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol, Self
 import cv2
 import numpy as np
 
-from kiosk.observation import Observation
+from kiosk.core.observation import Observation
 from kiosk.vision.head import head_pose_from_keypoints, torso_yaw_from_world
 from kiosk.vision.models import ModelError, default_bundle_path
 

@@ -30,8 +30,8 @@ from typing import Self, TypeVar
 import cv2
 import numpy as np
 
-from kiosk.observation import Observation
-from kiosk.observation import LEFT_SHOULDER, RIGHT_SHOULDER
+from kiosk.core.observation import Observation
+from kiosk.core.observation import LEFT_SHOULDER, RIGHT_SHOULDER
 from kiosk.vision.graphs import Detection, LandmarkFilter, Landmarks, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
 

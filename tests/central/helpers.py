@@ -1,4 +1,4 @@
-"""Plain builders for the central tests: an organisation and aggregates in the wire shape of kiosk.aggregate."""
+"""Plain builders for the central tests: an organisation and aggregates in the wire shape of kiosk.wire.aggregate."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def aggregate(
     distance: tuple[float, float] | None = (1.0, 1.4),
     met: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """One aggregate as JSON (kiosk.aggregate.Aggregate's shape); percentiles given as (p50, p90)."""
+    """One aggregate as JSON (kiosk.wire.aggregate.Aggregate's shape); percentiles given as (p50, p90)."""
     greeted = interactions * 9 // 10 if greeted is None else greeted
     met = {"greeting_prompt": interactions * 8 // 10, "wait_time": interactions * 7 // 10} if met is None else met
     return {

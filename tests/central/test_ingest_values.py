@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.aggregate import Aggregate
+from kiosk.wire.aggregate import Aggregate
 
 from .conftest import Clock
 from .helpers import Org, auth, login

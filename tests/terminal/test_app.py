@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kiosk.settings.tree import CameraSettings, PrivacySettings, Settings, StoreSettings
-from kiosk.service.interaction import Interaction
+from kiosk.core.interaction import Interaction
 from kiosk.store import Store
 from kiosk.terminal.fakefeed import FakeFeed
 from kiosk.terminal.feed import PipelineSnapshot

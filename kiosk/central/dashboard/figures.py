@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS, REASON_CODES
+from kiosk.wire.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS, REASON_CODES
 from kiosk.central import models as m
 from kiosk.central.totals import Totals, rating_mean
 

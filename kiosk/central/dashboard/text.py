@@ -288,7 +288,7 @@ def reason_name(code: str, lang: str) -> str:
 @cache
 def rubric_bands() -> dict[str, tuple[float | None, float | None, str]]:
     """criterion id -> (good_min, good_max, measure) of the default rubric; empty when it is not shipped."""
-    from kiosk.rubrics import RubricError, load_store_rubric
+    from kiosk.core.rubrics import RubricError, load_store_rubric
 
     try:
         rubric = load_store_rubric(RUBRIC)

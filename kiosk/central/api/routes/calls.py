@@ -69,7 +69,7 @@ class StoreReasons(BaseModel):
     store_id: str
     date_from: dt.date
     date_to: dt.date
-    counts: dict[str, int] = Field(description="Follow-up answers per reason code (kiosk.aggregate.REASON_CODES).")
+    counts: dict[str, int] = Field(description="Follow-up answers per reason code (kiosk.wire.aggregate.REASON_CODES).")
 
 
 @router.get("/stores/{store_id}/manager-calls", response_model=list[ManagerCallOut], tags=["reports"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from kiosk.aggregate import AggregateBatch
+from kiosk.wire.aggregate import AggregateBatch
 from kiosk.central.deps import CurrentDevice, NowDep, SessionDep
 from kiosk.central.ingest import BatchConflict, IngestForbidden, IngestInvalid, IngestRules, apply_batch, check_batch
 from kiosk.central.schemas import BatchAck

@@ -2,7 +2,7 @@
 language.
 
 ``manager_calls`` holds one row per call: the store and device, the terminal's time of the tap and the server's
-receive time; nothing about the customer. ``aggregates.reasons`` is the additive wire field (kiosk.aggregate):
+receive time; nothing about the customer. ``aggregates.reasons`` is the additive wire field (kiosk.wire.aggregate):
 null for rows from terminals that send none. Plain CREATE / ADD COLUMN on both databases (see 0002 on why not a
 batch rebuild).
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.observation import N_KEYPOINTS
+from kiosk.core.observation import N_KEYPOINTS
 
 HEAD = tuple(range(0, 11))          # nose, eyes, ears, mouth (MediaPipe pose topology)
 SHOULDERS = (11, 12)

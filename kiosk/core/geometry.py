@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.observation import (
+from kiosk.core.observation import (
     LEFT_ANKLE, LEFT_EAR, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, NOSE,
     RIGHT_ANKLE, RIGHT_EAR, RIGHT_HIP, RIGHT_KNEE, RIGHT_SHOULDER,
 )

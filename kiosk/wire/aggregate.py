@@ -1,6 +1,6 @@
 """The only thing that leaves the terminal: an anonymous aggregate (DESIGN §5), and the batch that carries it.
 
-This module is the single source of the wire format. The terminal builds these values (``kiosk.privacy``),
+This module is the single source of the wire format. The terminal builds these values (``kiosk.core.privacy``),
 the outbox stores their JSON, and the central server validates its ingest with the same classes, so a field
 added or renamed here is added or renamed on both ends at once. Every model forbids unknown fields: a stray
 ``track_id`` or ``keypoints`` key is a validation error, not a silently carried value.

@@ -21,10 +21,10 @@ import math
 from dataclasses import dataclass, field
 
 from kiosk.settings.tree import ServiceSettings
-from kiosk.service.facing import angle_off, distance, faces
-from kiosk.service.frame import SceneFrame, TrackedPerson
-from kiosk.service.interaction import Interaction
-from kiosk.service.measures import Sample, distance_stats, elapsed, eye_contact_ratio
+from kiosk.core.facing import angle_off, distance, faces
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.core.interaction import Interaction
+from kiosk.core.measures import Sample, distance_stats, elapsed, eye_contact_ratio
 
 WAIT_ZONES = ("queue", "service")
 

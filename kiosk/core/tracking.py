@@ -15,14 +15,14 @@ import numpy as np
 from norfair import Detection, Tracker
 
 from kiosk.settings.tree import BodySettings, CameraSettings, CounterSettings, TrackingSettings
-from kiosk.geometry import (
+from kiosk.core.geometry import (
     CameraModel, FloorFix, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
     locate_person, point_in_polygon, refine_with_height, wrap_angle,
 )
-from kiosk.observation import Observation
-from kiosk.placement import FloorEstimate, hidden_by_counter, zone_posterior
-from kiosk.plausibility import FEET, HEAD, KNEES, check_skeleton
-from kiosk.service.frame import Role, SceneFrame, TrackedPerson, ZoneName
+from kiosk.core.observation import Observation
+from kiosk.core.placement import FloorEstimate, hidden_by_counter, zone_posterior
+from kiosk.core.plausibility import FEET, HEAD, KNEES, check_skeleton
+from kiosk.core.scene import Role, SceneFrame, TrackedPerson, ZoneName
 
 # When zones overlap, the more specific one wins: behind the counter is staff, at the counter is service.
 _ZONE_PRIORITY: tuple[ZoneName, ...] = ("staff", "service", "queue")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Iterable
 
-from kiosk.service.interaction import Interaction
+from kiosk.core.interaction import Interaction
 
 
 def _fmt(v: Any, nd: int = 2) -> str:

@@ -4,7 +4,7 @@ The shipped rubrics are package data, found through ``importlib.resources`` (:fu
 installed wheel finds them wherever it is started; a store may also point ``store.rubric`` at its own file.
 
 A rubric is a list of criteria. Each criterion scores one allowed measure of an
-:class:`~kiosk.service.interaction.Interaction` with a :class:`Band`: 1.0 inside ``[good_min, good_max]``,
+:class:`~kiosk.core.interaction.Interaction` with a :class:`Band`: 1.0 inside ``[good_min, good_max]``,
 falling linearly to 0.0 at ``zero_min`` below and ``zero_max`` above. A side left out is open.
 
 Which criteria an interaction is scored on (the absent-measure rule):
@@ -36,7 +36,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kiosk.service.interaction import Interaction
+from kiosk.core.interaction import Interaction
 
 # The allow-list: measure -> the range its values can take (seconds, ratio 0..1, metres, greeted 0/1, rating 1-4).
 # Names are Interaction fields.

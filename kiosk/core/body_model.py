@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from kiosk.observation import N_KEYPOINTS
+from kiosk.core.observation import N_KEYPOINTS
 
 _REF_HEIGHT_M = 1.70
 # index: (forward, left, up) for a 1.70 m person

@@ -2,7 +2,7 @@
 
 Pure functions over plain values: no database, no clock. ``kiosk.store`` feeds them one or more whole UTC days.
 
-The rule, per UTC day (see ``kiosk.aggregate`` for what the rows mean on the wire):
+The rule, per UTC day (see ``kiosk.wire.aggregate`` for what the rows mean on the wire):
 
 1. Interactions are grouped by the UTC hour they started in.
 2. A day with fewer than ``k`` interactions is dropped whole: nothing of it leaves the device.
@@ -20,7 +20,7 @@ the terminal could not link) counts in the hour it was tapped. A tap flagged ``n
 nobody at the counter) is kept on the terminal but never counted: counting it would let a tap without a
 customer move the store's score.
 
-Follow-up answers (what stood out, :data:`kiosk.aggregate.REASON_CODES`) are stored on the terminal as counts per
+Follow-up answers (what stood out, :data:`kiosk.wire.aggregate.REASON_CODES`) are stored on the terminal as counts per
 UTC hour, never per tap, so nothing joins an answer to a rating or a person. They count in the row of the hour
 they were given, exactly like stand-alone ratings: the same grouping, merging and suppression under ``k``.
 """
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from kiosk.aggregate import REASON_CODES, RATING_VALUES, Aggregate, CriterionCount, MeasureStats
-from kiosk.service.interaction import Interaction
+from kiosk.wire.aggregate import REASON_CODES, RATING_VALUES, Aggregate, CriterionCount, MeasureStats
+from kiosk.core.interaction import Interaction
 
 _DECIMALS = 3  # ms, mm and 0.1 % are finer than any of the four measures can resolve
 

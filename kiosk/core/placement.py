@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.geometry import CameraModel, points_in_polygon
+from kiosk.core.geometry import CameraModel, points_in_polygon
 
 _SAMPLES = 48  # points tested along each line of sight for the counter
 
