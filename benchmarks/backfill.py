@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from kiosk.demo import PLANS, rating_for  # noqa: E402
 from kiosk.demo_history import CHARACTERS, backfill, simulate_customer  # noqa: E402
 from kiosk.core.rubrics import load_store_rubric, within_target  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.device.database import Store  # noqa: E402
 
 DAYS = 28
 

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-import kiosk.pipeline  # noqa: E402
+import kiosk.device.pipeline  # noqa: E402
 from kiosk.settings.tree import Settings  # noqa: E402
-from kiosk.pipeline import Pipeline, analyze_video  # noqa: E402
+from kiosk.device.pipeline import Pipeline, analyze_video  # noqa: E402
 from kiosk.core.report import table  # noqa: E402
 from kiosk.core.scene import SceneFrame  # noqa: E402
 from kiosk.core.interaction import Interaction  # noqa: E402
@@ -144,11 +144,11 @@ def main(argv: list[str]) -> int:
             t1 = time.perf_counter()
             settings = Settings(camera=calibrate(scene, np.random.default_rng(scene.seed), with_counter=not args.no_counter))
             _WatchedPipeline.frames = []
-            kiosk.pipeline.Pipeline = _WatchedPipeline  # type: ignore[misc]  # watch, do not change, the pipeline
+            kiosk.device.pipeline.Pipeline = _WatchedPipeline  # type: ignore[misc]  # watch, do not change, the pipeline
             try:
                 doc = analyze_video(video.path, settings)
             finally:
-                kiosk.pipeline.Pipeline = Pipeline  # type: ignore[misc]
+                kiosk.device.pipeline.Pipeline = Pipeline  # type: ignore[misc]
             t2 = time.perf_counter()
             measured = [Interaction.from_dict(d) for d in doc["interactions"]]
             truth = run_scene(scene, settings).truth

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from kiosk.calibration import apply_calibration  # noqa: E402
+from kiosk.device.calibration import apply_calibration  # noqa: E402
 from kiosk.settings.tree import Settings  # noqa: E402
 from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
 
@@ -125,7 +125,7 @@ def measure(scene: Scene, video: Path, settings: Settings) -> Figures:
     the whole process, all threads: on a machine shared with other work it varies less than wall time)."""
     import cv2
 
-    from kiosk.pipeline import Pipeline
+    from kiosk.device.pipeline import Pipeline
 
     size = (settings.camera.width_px, settings.camera.height_px)
     pipeline = Pipeline(settings, FPS)

@@ -23,7 +23,7 @@ from kiosk.wire.aggregate import AggregateBatch  # noqa: E402
 from kiosk.core.privacy import TimedInteraction, aggregate  # noqa: E402
 from kiosk.core.rubrics import load_store_rubric, within_target  # noqa: E402
 from kiosk.core.interaction import Interaction  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.device.database import Store  # noqa: E402
 
 DAY0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 # Customers per opening hour, 09:00-19:00 UTC, of a mid-sized branch: quiet morning and evening, busy lunch.

@@ -81,7 +81,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     DESIGN §5 on stdout (or --out), progress on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from kiosk.pipeline import analyze_video
+    from kiosk.device.pipeline import analyze_video
     from kiosk.vision.source import SourceError
 
     settings = _settings(args)
@@ -106,7 +106,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Check a calibration (tape marks, zones, camera height) and, when usable, write it into the settings file
     given with --out. Exit 3 when it is not usable."""
-    from kiosk.calibration import apply_calibration, check_calibration, load_calibration
+    from kiosk.device.calibration import apply_calibration, check_calibration, load_calibration
 
     camera = load_calibration(args.source)
     report = check_calibration(camera)
@@ -126,8 +126,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def _check_walk(args: argparse.Namespace, camera: CameraSettings) -> int:
     """Film of someone standing on each tape mark -> the placement error per mark and side, and the verdict."""
     from kiosk.vision.source import SourceError
-    from kiosk.walk_check import EXIT_WALK_NOT_GOOD
-    from kiosk.walk_video import check_walk
+    from kiosk.device.walk_check import EXIT_WALK_NOT_GOOD
+    from kiosk.device.walk_video import check_walk
 
     settings = _settings(args).model_copy(update={"camera": camera})
     print(f"watching the walk in {args.walk} ...", file=sys.stderr)
@@ -143,12 +143,12 @@ def _check_walk(args: argparse.Namespace, camera: CameraSettings) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The counter terminal app: rating screen, privacy notice, staff screen, and with a camera (or a video
     played as one) the live pipeline measuring every interaction. Under systemd it reports READY and WATCHDOG
-    (kiosk/watchdog.py)."""
+    (kiosk/device/watchdog.py)."""
     from kiosk.core.rubrics import RubricError
-    from kiosk.store import StoreError
+    from kiosk.device.database import StoreError
     from kiosk.terminal.fonts import FontsMissingError
     from kiosk.terminal.launch import run_terminal
-    from kiosk.watchdog import Notifier, WatchedFeed
+    from kiosk.device.watchdog import Notifier, WatchedFeed
 
     settings = _settings(args)
     source = args.source or settings.device.camera_source
@@ -158,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         factory = lambda store: WatchedFeed(FakeFeed(demo=True), notifier)  # noqa: E731
     else:
-        from kiosk.live import LiveFeed
+        from kiosk.device.live import LiveFeed
         from kiosk.core.rubrics import load_store_rubric
 
         try:
@@ -193,7 +193,7 @@ def _stop_app_on_sigterm() -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Aggregate the closed days (small groups suppressed) and send the outbox to the central server once; exit 4
     when it could not be sent (it stays queued)."""
-    from kiosk.sync import SyncError, run_sync
+    from kiosk.device.sync import SyncError, run_sync
 
     settings = _settings(args)
     try:

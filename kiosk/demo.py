@@ -38,12 +38,12 @@ import requests
 
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.demo_history import CHARACTERS, backfill, follow_up
-from kiosk.manager_call import ManagerCaller
+from kiosk.device.manager_call import ManagerCaller
 from kiosk.core.rubrics import Rubric, load_store_rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
 from kiosk.simulate import load_scene, run_scene
-from kiosk.store import Store
-from kiosk.sync import fill_outbox, sync_once
+from kiosk.device.database import Store
+from kiosk.device.sync import fill_outbox, sync_once
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ import numpy as np
 from kiosk.wire.aggregate import NEGATIVE_REASONS, POSITIVE_REASONS
 from kiosk.core.rubrics import Rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
-from kiosk.store import Store
+from kiosk.device.database import Store
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check, in the order a technician fixes them: camera, pose models, calibration, data directory, database,
     disk, clock, staff PIN, device token and central server. One line per check with its fix; exit 1 if any
     failed. With -v, what the native libraries (OpenCV, MediaPipe) printed meanwhile follows the report."""
-    from kiosk.doctor import default_checks, failed, native_output_captured, report_text, run_checks
+    from kiosk.device.doctor import default_checks, failed, native_output_captured, report_text, run_checks
 
     settings = load_settings(args.config)
     device = device_settings(settings)
@@ -45,7 +45,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_install_service(args: argparse.Namespace) -> int:
     """Write the systemd units of this terminal (the app, the sync and heartbeat timers; the central server's with
     --central) for the settings file given with --config, then say how to enable them."""
-    from kiosk.services import SYSTEM_UNIT_DIR, TERMINAL_UNIT, install_services
+    from kiosk.device.systemd import SYSTEM_UNIT_DIR, TERMINAL_UNIT, install_services
 
     if args.config is None:
         print("kiosk install-service: give the settings file the units should use: kiosk --config FILE install-service",
@@ -80,7 +80,7 @@ def cmd_install_service(args: argparse.Namespace) -> int:
 def cmd_heartbeat(args: argparse.Namespace) -> int:
     """Send one heartbeat to the central server (device id, outbox size, last sync; nothing about people), as the
     kiosk-heartbeat timer does; exit 4 when it was not delivered."""
-    from kiosk.heartbeat import HeartbeatError, send_heartbeat
+    from kiosk.device.heartbeat import HeartbeatError, send_heartbeat
 
     settings = load_settings(args.config)
     try:
@@ -128,8 +128,8 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     """Show the sync outbox: batches waiting, sent, and set aside because the server refused them as malformed
     (with its message). --requeue-failed puts those back in the queue, for after the software was fixed."""
-    from kiosk.store import Store
-    from kiosk.store_file import DB_FILENAME
+    from kiosk.device.database import Store
+    from kiosk.device.database_file import DB_FILENAME
 
     settings = load_settings(args.config)
     data_dir = settings.store.data_dir

@@ -62,7 +62,7 @@ def settings(data_dir: Path, url: str = "http://127.0.0.1:9", *, k: int = 5, ret
 
 
 def _write(db: Path) -> None:
-    from kiosk.store import Store
+    from kiosk.device.database import Store
 
     with Store.open(db) as store:
         print("ready", flush=True)
@@ -75,8 +75,8 @@ def _write(db: Path) -> None:
 
 
 def _sync(db: Path, url: str) -> None:
-    from kiosk.store import Store
-    from kiosk.sync import SyncError, sync_once
+    from kiosk.device.database import Store
+    from kiosk.device.sync import SyncError, sync_once
 
     with Store.open(db) as store:
         try:
@@ -89,7 +89,7 @@ def _sync(db: Path, url: str) -> None:
 
 def _close(db: Path, pause_at_day: int) -> None:
     from kiosk.core.privacy import aggregate
-    from kiosk.store import Store
+    from kiosk.device.database import Store
 
     cfg = settings(db.parent)
     days = 0
@@ -109,7 +109,7 @@ def _close(db: Path, pause_at_day: int) -> None:
 
 
 def _fill(db: Path, limit: int) -> None:
-    from kiosk.store import Store, StoreError
+    from kiosk.device.database import Store, StoreError
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG, not a signal
     with Store.open(db) as store:

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-import kiosk.pipeline
-from kiosk.calibration import check_calibration, load_calibration
+import kiosk.device.pipeline
+from kiosk.device.calibration import check_calibration, load_calibration
 from kiosk.settings.tree import Settings
 from kiosk.core.observation import Observation
-from kiosk.pipeline import Pipeline, analyze_video
+from kiosk.device.pipeline import Pipeline, analyze_video
 from kiosk.core.interaction import Interaction
 from kiosk.core.tracking import camera_from_settings
 from kiosk.vision.overlay import OverlayError, OverlayWriter
@@ -59,7 +59,7 @@ def analysis(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> An
     progress: list[int] = []
     workdir = tmp_path_factory.mktemp("cwd")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kiosk.pipeline, "Pipeline", WatchedPipeline)
+        patch.setattr(kiosk.device.pipeline, "Pipeline", WatchedPipeline)
         patch.chdir(workdir)
         doc = analyze_video(VTEST, settings, progress=lambda n, total: progress.append(n), max_frames=FRAMES)
     return Analysis(doc, people, progress, sorted(workdir.rglob("*")))

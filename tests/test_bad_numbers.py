@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.settings.tree import Settings
 from kiosk.core.observation import LEFT_HIP, NOSE, Observation
-from kiosk.pipeline import Pipeline
+from kiosk.device.pipeline import Pipeline
 from kiosk.simulate import calibrate, load_scene, observe, states_at, true_camera
 
 from tests.test_live import RUBRIC, FakePipeline, frames, wait_for
@@ -108,8 +108,8 @@ class OneBadFrame(FakePipeline):
 
 
 def test_a_frame_the_pipeline_cannot_process_is_dropped_and_the_open_episode_survives(tmp_path):
-    from kiosk.live import LiveFeed
-    from kiosk.store import Store
+    from kiosk.device.live import LiveFeed
+    from kiosk.device.database import Store
 
     built = []
 
@@ -134,8 +134,8 @@ class AlwaysBad(FakePipeline):
 
 
 def test_frames_failing_in_a_row_become_a_visible_pipeline_fault(tmp_path):
-    from kiosk.live import LiveFeed
-    from kiosk.store import Store
+    from kiosk.device.live import LiveFeed
+    from kiosk.device.database import Store
 
     with Store.in_data_dir(tmp_path) as store:
         feed = LiveFeed(Settings(), "fake", store, RUBRIC, pipeline_factory=lambda s, fps: AlwaysBad(),

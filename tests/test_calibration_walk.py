@@ -21,7 +21,7 @@ import tomli_w
 from kiosk.cli import main
 from kiosk.simulate import calibrate, load_scene
 from kiosk.vision.compose import CATALOGUE, OPENCV_DATA, Sprite, load_sprites, render_video
-from kiosk.walk_check import EXIT_WALK_NOT_GOOD, Dwell, Mark, Sighting, assign_dwells, judge_walk
+from kiosk.device.walk_check import EXIT_WALK_NOT_GOOD, Dwell, Mark, Sighting, assign_dwells, judge_walk
 
 WALK = Path(__file__).resolve().parents[1] / "scenes" / "walks" / "counter_end_walk.toml"
 ROW = re.compile(r"^  #(\d+)\s+\((-?[\d.]+), (-?[\d.]+)\)\s+\((-?[\d.]+), (-?[\d.]+)\)\s+([\d.]+) m\s+([+-][\d.]+) m"
@@ -126,7 +126,7 @@ def test_a_corrupt_walk_video_is_a_clear_error(calibration: Path, tmp_path: Path
 def test_a_walk_video_where_nobody_stands_still_says_to_film_it_again(calibration: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     passing = [Sighting(i / 10, 1, (-1.0 + i * 0.1, 3.0), "queue") for i in range(30)]  # walking 1 m/s, never still
-    monkeypatch.setattr("kiosk.walk_video.watch_walk", lambda *args, **kwargs: passing)
+    monkeypatch.setattr("kiosk.device.walk_video.watch_walk", lambda *args, **kwargs: passing)
     run = kiosk("calibrate", calibration, "--walk", tmp_path / "walk.mp4")
     assert run.code == 3
     assert "nobody stood still for 2 s" in run.err and "film the walk again" in run.err
@@ -137,7 +137,7 @@ def test_a_walk_that_is_not_good_exits_five_and_stores_nothing(calibration: Path
     marks = [Mark(1, (-1.0, 0.0), True, "staff"), Mark(2, (2.0, 3.0), False, "queue")]
     placed = [Dwell(0.0, 3.0, (-2.2, 0.0), "staff", 31), Dwell(5.0, 8.0, (2.0, 3.0), "queue", 31)]
     report = judge_walk(assign_dwells(placed, marks, (-3.0, 1.1), 3.0), looks_along_counter=True)
-    monkeypatch.setattr("kiosk.walk_video.check_walk", lambda *args, **kwargs: report)
+    monkeypatch.setattr("kiosk.device.walk_video.check_walk", lambda *args, **kwargs: report)
     run = kiosk("calibrate", calibration, "--walk", tmp_path / "walk.mp4", "--out", tmp_path / "kiosk.toml")
     assert run.code == EXIT_WALK_NOT_GOOD == 5
     assert "does NOT measure greetings and distances well enough" in run.out

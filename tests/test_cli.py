@@ -16,8 +16,8 @@ import pytest
 from kiosk import __version__
 from kiosk.cli import build_parser, main
 from kiosk.settings.tree import load_settings
-from kiosk.store import Store
-from kiosk.sync import fill_outbox
+from kiosk.device.database import Store
+from kiosk.device.sync import fill_outbox
 from kiosk.settings.pin import verify_pin
 
 from tests.storekit import T0, ended, served, settings as store_settings

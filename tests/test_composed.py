@@ -81,7 +81,7 @@ SERVED, ABANDONED = "prompt_service.toml", "abandoned.toml"
 @pytest.fixture(scope="module")
 def analysed(sprites: list[Sprite], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pairs]:
     """Scene file name -> (measured, true) interaction pairs; each scene is rendered and analysed once."""
-    from kiosk.pipeline import analyze_video
+    from kiosk.device.pipeline import analyze_video
 
     cache: dict[str, Pairs] = {}
 

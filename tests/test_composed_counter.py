@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.pipeline import Pipeline
+from kiosk.device.pipeline import Pipeline
 from kiosk.core.scene import SceneFrame
 from kiosk.core.interaction import Interaction
 from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at

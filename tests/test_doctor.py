@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from kiosk import cli
-from kiosk.calibration import load_calibration
+from kiosk.device.calibration import load_calibration
 from kiosk.settings.tree import CameraSettings, Settings, StoreSettings
-from kiosk.doctor import (
+from kiosk.device.doctor import (
     Check,
     check_calibration,
     check_camera,
@@ -40,7 +40,7 @@ from kiosk.doctor import (
     report_text,
     run_checks,
 )
-from kiosk.store import Store
+from kiosk.device.database import Store
 from kiosk.settings.pin import hash_pin
 
 ROOT = Path(__file__).resolve().parents[1]

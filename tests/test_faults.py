@@ -21,8 +21,8 @@ from typing import TypeVar
 import pytest
 
 from kiosk.core.privacy import aggregate
-from kiosk.store import Store
-from kiosk.sync import (
+from kiosk.device.database import Store
+from kiosk.device.sync import (
     ServerRefusedError,
     ServerTimeoutError,
     ServerUnreachableError,

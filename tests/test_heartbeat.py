@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from kiosk import __version__
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.device_cli import main as device_main
-from kiosk.heartbeat import (
+from kiosk.device.heartbeat import (
     HeartbeatError,
     HeartbeatPayload,
     TerminalStatus,
@@ -25,8 +25,8 @@ from kiosk.heartbeat import (
     read_outbox_status,
     send_heartbeat,
 )
-from kiosk.store import Store
-from kiosk.sync import fill_outbox
+from kiosk.device.database import Store
+from kiosk.device.sync import fill_outbox
 from tests.storekit import T0, TOKEN, ended, served, settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

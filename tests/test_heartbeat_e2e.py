@@ -16,7 +16,7 @@ from kiosk.central import manage
 from kiosk.central.app import create_app
 from kiosk.settings.central import CentralSettings
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
-from kiosk.heartbeat import send_heartbeat
+from kiosk.device.heartbeat import send_heartbeat
 from tests.central.live import LiveServer
 
 PASSWORD = "correct horse battery"

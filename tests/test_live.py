@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.live import LiveFeed
+from kiosk.device.live import LiveFeed
 from kiosk.core.rubrics import load_store_rubric
 from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.core.interaction import Interaction
-from kiosk.store import Store
+from kiosk.device.database import Store
 
 RUBRIC = load_store_rubric("default")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from kiosk.wire.aggregate import Aggregate, AggregateBatch, MeasureStats
 from kiosk.core.privacy import TimedInteraction, TimedRating, aggregate, measure_stats
-from kiosk.store import Store
-from kiosk.sync import fill_outbox, sync_once
+from kiosk.device.database import Store
+from kiosk.device.sync import fill_outbox, sync_once
 from tests.storekit import T0, abandoned, ended, served, settings
 from tests.syncserver import SyncServer
 

@@ -15,7 +15,7 @@ import pytest
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.device_cli import main as device_main
 from kiosk.settings.device import DeviceSettings
-from kiosk.services import (
+from kiosk.device.systemd import (
     ServiceLayout,
     install_services,
     render_central_unit,
@@ -209,9 +209,9 @@ def test_the_command_says_the_next_step_enabling_every_unit_it_wrote(tmp_path: P
 
 def test_the_command_into_the_system_directory_names_enable_then_doctor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    import kiosk.services
+    import kiosk.device.systemd
 
-    monkeypatch.setattr(kiosk.services, "SYSTEM_UNIT_DIR", tmp_path / "system")
+    monkeypatch.setattr(kiosk.device.systemd, "SYSTEM_UNIT_DIR", tmp_path / "system")
     config = tmp_path / "kiosk.toml"
     config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n')
     device_main(["install-service", "--config", str(config), "--dest", str(tmp_path / "system")])

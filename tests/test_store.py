@@ -1,4 +1,4 @@
-"""The terminal's SQLite store (kiosk.store), on real SQLite files."""
+"""The terminal's SQLite store (kiosk.device.database), on real SQLite files."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import store as store_module
+from kiosk.device import database as store_module
 from kiosk.core.privacy import aggregate
-from kiosk.store import CorruptDatabaseError, SchemaVersionError, StorageFullError, Store
+from kiosk.device.database import CorruptDatabaseError, SchemaVersionError, StorageFullError, Store
 from tests.storekit import T0, abandoned, ended, served
 
 BUILD = partial(aggregate, store_id="berlin-01", device_id="pi-0042", k=5)

@@ -1,4 +1,4 @@
-"""The sync client (kiosk.sync) against a real local HTTP(S) server (tests/syncserver.py)."""
+"""The sync client (kiosk.device.sync) against a real local HTTP(S) server (tests/syncserver.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk import sync as sync_module
+from kiosk.device import sync as sync_module
 from kiosk.settings.tree import SyncSettings
-from kiosk.store import StorageFullError, Store
-from kiosk.sync import (
+from kiosk.device.database import StorageFullError, Store
+from kiosk.device.sync import (
     ServerUnreachableError,
     SyncConfigError,
     SyncLoop,

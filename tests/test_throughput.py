@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.doctor import check_fps
+from kiosk.device.doctor import check_fps
 from kiosk.core.observation import Observation
-from kiosk.pipeline import Throughput, measure_throughput
+from kiosk.device.pipeline import Throughput, measure_throughput
 
 
 class FastCamera:

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.core.tracking import ZoneMap
-from kiosk.walk_check import (
+from kiosk.device.walk_check import (
     BlindSpell, Dwell, Mark, Sighting, WalkReport, assign_dwells, find_blind_spells, find_dwells, judge_walk,
     looks_along, mark_cost, sightings, walk_marks,
 )

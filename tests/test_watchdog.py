@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from kiosk.settings.tree import Settings
-from kiosk.live import LiveFeed
-from kiosk.store import Store
-from kiosk.watchdog import Notifier, WatchedFeed
+from kiosk.device.live import LiveFeed
+from kiosk.device.database import Store
+from kiosk.device.watchdog import Notifier, WatchedFeed
 
 from tests.test_live import RUBRIC, FakePipeline, wait_for
 

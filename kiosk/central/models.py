@@ -101,7 +101,7 @@ class Device(Base):
     # The server's receive time of the device's last applied sync batch (kiosk.central.ingest).
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    # The last heartbeat (kiosk.heartbeat): received on the server's clock, since a terminal's clock may be wrong;
+    # The last heartbeat (kiosk.device.heartbeat): received on the server's clock, since a terminal's clock may be wrong;
     # the rest is what the terminal reported, its own clock included, so the two clocks can be compared.
     last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     heartbeat_sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -274,7 +274,7 @@ class StoreDayCriterion(Base):
 
 
 class ManagerCall(Base):
-    """A customer asked for a manager at a terminal (kiosk.manager_call): where and when, nothing about who."""
+    """A customer asked for a manager at a terminal (kiosk.device.manager_call): where and when, nothing about who."""
 
     __tablename__ = "manager_calls"
     __table_args__ = (Index("ix_manager_calls_store_received", "store_id", "received_at"),)

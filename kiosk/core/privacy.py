@@ -1,6 +1,6 @@
 """Turn stored interactions into anonymous aggregates, cutting every group under ``k`` (DESIGN §5, §6).
 
-Pure functions over plain values: no database, no clock. ``kiosk.store`` feeds them one or more whole UTC days.
+Pure functions over plain values: no database, no clock. ``kiosk.device.database`` feeds them one or more whole UTC days.
 
 The rule, per UTC day (see ``kiosk.wire.aggregate`` for what the rows mean on the wire):
 

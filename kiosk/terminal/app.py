@@ -42,7 +42,7 @@ SCREEN_TIMEOUTS = {"rate": "rating_timeout_s", "reason": "reason_timeout_s", "th
 @dataclass(frozen=True)
 class TerminalContext:
     """Everything the app is wired to. ``settings`` is the whole :class:`kiosk.settings.tree.Settings` (camera zones,
-    data directory); ``store`` a :class:`kiosk.store.Store`; ``sync`` an optional :class:`kiosk.sync.SyncLoop`."""
+    data directory); ``store`` a :class:`kiosk.device.database.Store`; ``sync`` an optional :class:`kiosk.device.sync.SyncLoop`."""
 
     settings: Any
     terminal: TerminalSettings
@@ -347,8 +347,8 @@ def run_app(settings: Any, feed: PipelineFeed, store: Any, *, sync: Any | None =
     Args:
         settings: the loaded :class:`kiosk.settings.tree.Settings`; ``settings.terminal`` is used when it exists.
         feed: the vision pipeline (or :class:`kiosk.terminal.fakefeed.FakeFeed`); the app starts and stops it.
-        store: the terminal's :class:`kiosk.store.Store` (ratings are written to it from a worker thread).
-        sync: an optional :class:`kiosk.sync.SyncLoop`; the app starts and stops it and shows its state.
+        store: the terminal's :class:`kiosk.device.database.Store` (ratings are written to it from a worker thread).
+        sync: an optional :class:`kiosk.device.sync.SyncLoop`; the app starts and stops it and shows its state.
         terminal: overrides ``settings.terminal``.
         on_feedback: receives follow-up answers and manager requests (default: the log); answers are also
             counted in the store, and a manager call is sent to the central server named in ``settings.sync``.
@@ -357,7 +357,7 @@ def run_app(settings: Any, feed: PipelineFeed, store: Any, *, sync: Any | None =
     configure_window(t)
     caller = None
     if getattr(settings, "sync", None) is not None and getattr(settings, "store", None) is not None:
-        from kiosk.manager_call import ManagerCaller
+        from kiosk.device.manager_call import ManagerCaller
 
         caller = ManagerCaller(settings, t.manager_call_timeout_s)
     ctx = TerminalContext(settings=settings, terminal=t, feed=feed, store=store, sync=sync, on_feedback=on_feedback,

@@ -1,6 +1,6 @@
 """What the terminal app needs from the vision pipeline: a snapshot it can read on a clock (STYLE habit 10).
 
-The pipeline (``kiosk.pipeline``) runs in its own worker thread or process and publishes its latest state as one
+The pipeline (``kiosk.device.pipeline``) runs in its own worker thread or process and publishes its latest state as one
 frozen :class:`PipelineSnapshot`; the UI polls :meth:`PipelineFeed.snapshot` every ``terminal.snapshot_poll_s``
 and never waits on the pipeline. ``preview_bgr`` is filled only while the staff screen asked for it through
 :meth:`PipelineFeed.set_preview`; it lives in memory only (DESIGN §6) and is never stored, logged or sent.

@@ -1,6 +1,6 @@
 """What ``kiosk run [--source CAMERA_OR_VIDEO]`` does: open the store, wire the pipeline and sync, run the app.
 
-The CLI builds the pipeline feed from ``--source`` (``kiosk.pipeline``) and passes it here; without a source the
+The CLI builds the pipeline feed from ``--source`` (``kiosk.device.pipeline``) and passes it here; without a source the
 terminal runs on :class:`~kiosk.terminal.fakefeed.FakeFeed` in demo mode (a customer steps up and leaves every
 20 s), so the screens can be tried without a camera. Errors (bad store, missing fonts) are raised for the CLI
 to turn into a message.
@@ -25,11 +25,11 @@ def run_terminal(settings: Any, feed_factory: Callable[[Any], PipelineFeed] | No
             simulated demo feed.
 
     Raises:
-        kiosk.store.StoreError: the database cannot be opened.
+        kiosk.device.database.StoreError: the database cannot be opened.
         kiosk.terminal.fonts.FontsMissingError: the Cyrillic/Arabic fonts are not installed.
     """
-    from kiosk.store import Store
-    from kiosk.sync import SyncLoop
+    from kiosk.device.database import Store
+    from kiosk.device.sync import SyncLoop
     from kiosk.terminal.fakefeed import FakeFeed
     from kiosk.terminal.fonts import find_fonts
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.terminal.calibration import ZONE_NAMES, DrawnZone, save_zones
+from kiosk.terminal.zone_drawing import ZONE_NAMES, DrawnZone, save_zones
 from kiosk.settings.pin import verify_pin
 from kiosk.terminal.staffstatus import StaffStatus, gather, status_lines
 from kiosk.terminal.workers import Periodic, run_once

@@ -19,7 +19,7 @@ from kiosk.terminal.i18n import localise_number, text
 log = logging.getLogger(__name__)
 
 SyncState = Literal["off", "none", "ok", "offline", "refused", "failed"]
-# Exception class names of kiosk.sync, by what a clerk can do about them (no import: the sync client is optional).
+# Exception class names of kiosk.device.sync, by what a clerk can do about them (no import: the sync client is optional).
 _SYNC_ERRORS: dict[str, SyncState] = {
     "ServerUnreachableError": "offline", "ServerTimeoutError": "offline",
     "TokenRejectedError": "refused", "SyncConfigError": "refused",
@@ -45,7 +45,7 @@ class StaffStatus:
 
 
 class SyncWatch:
-    """Notices when a :class:`kiosk.sync.SyncLoop` finished a round (its ``last_report``/``last_error`` change)."""
+    """Notices when a :class:`kiosk.device.sync.SyncLoop` finished a round (its ``last_report``/``last_error`` change)."""
 
     def __init__(self, sync: Any | None) -> None:
         self._sync = sync

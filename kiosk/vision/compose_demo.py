@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.settings.tree import Settings
-from kiosk.pipeline import analyze_video
+from kiosk.device.pipeline import analyze_video
 from kiosk.core.interaction import Interaction
 from kiosk.simulate import calibrate, load_scene
 from kiosk.vision.compose import load_sprites, render_video

@@ -204,8 +204,8 @@ def test_answers_given_at_a_terminal_reach_the_store_page_through_the_real_sync(
     client: TestClient, org: Org, live_server, tmp_path  # type: ignore[no-untyped-def]
 ) -> None:
     from kiosk.settings.tree import PrivacySettings, Settings, StoreSettings, SyncSettings
-    from kiosk.store import Store
-    from kiosk.sync import fill_outbox, sync_once
+    from kiosk.device.database import Store
+    from kiosk.device.sync import fill_outbox, sync_once
     from tests.storekit import ended, served
 
     day = TODAY - dt.timedelta(days=1)

@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.settings.tree import CameraSettings, PrivacySettings, Settings, StoreSettings
 from kiosk.core.interaction import Interaction
-from kiosk.store import Store
+from kiosk.device.database import Store
 from kiosk.terminal.fakefeed import FakeFeed
 from kiosk.terminal.feed import PipelineSnapshot
 from kiosk.settings.pin import hash_pin
@@ -379,7 +379,7 @@ def test_a_manager_call_reaches_the_central_server_and_the_customer_reads_a_mana
     from kiosk.central.app import create_app
     from kiosk.settings.central import CentralSettings
     from kiosk.settings.tree import SyncSettings
-    from kiosk.manager_call import ManagerCaller
+    from kiosk.device.manager_call import ManagerCaller
     from tests.central.live import LiveServer
 
     central = create_app(CentralSettings(data_dir=tmp_path))
@@ -407,7 +407,7 @@ def test_a_manager_call_reaches_the_central_server_and_the_customer_reads_a_mana
 
 def test_offline_the_customer_is_asked_to_ask_at_the_counter(u):
     from kiosk.settings.tree import SyncSettings
-    from kiosk.manager_call import ManagerCaller
+    from kiosk.device.manager_call import ManagerCaller
     from tests.central.pg import free_port
 
     nowhere = Settings(store=StoreSettings(data_dir=u.data_dir),

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from kiosk.settings.tree import CameraSettings
-from kiosk.terminal.calibration import (
+from kiosk.terminal.zone_drawing import (
     DrawnZone,
     image_to_view,
     save_zones,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.sync import ServerUnreachableError, SyncReport, TokenRejectedError
+from kiosk.device.sync import ServerUnreachableError, SyncReport, TokenRejectedError
 from kiosk.terminal.i18n import text
 from kiosk.terminal.staffstatus import StaffStatus, SyncWatch, status_lines
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.core.interaction import Interaction
-from kiosk.store import Store
+from kiosk.device.database import Store
 from kiosk.terminal.wait import recent_waits, upper_wait_min
 
 

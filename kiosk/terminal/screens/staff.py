@@ -16,7 +16,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 import kiosk.terminal.widgets  # noqa: F401
-from kiosk.terminal.calibration import image_to_view, view_to_image
+from kiosk.terminal.zone_drawing import image_to_view, view_to_image
 from kiosk.terminal.screens._kv import load_kv
 
 ZONE_COLORS = {"staff": (0.3, 0.6, 1, 1), "service": (0.2, 0.9, 0.4, 1), "queue": (1, 0.8, 0.2, 1)}

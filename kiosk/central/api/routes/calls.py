@@ -1,4 +1,4 @@
-"""``POST /api/v1/manager-calls``: a customer at a terminal asked for a manager (kiosk.manager_call sends it);
+"""``POST /api/v1/manager-calls``: a customer at a terminal asked for a manager (kiosk.device.manager_call sends it);
 and the two additive reads beside the reports: a store's manager calls and its follow-up answers."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from kiosk.central import models as m
 from kiosk.central.api.routes.reports import FromQ, ToQ, range_or_default
 from kiosk.central.dashboard.figures import reasons_by_store
 from kiosk.central.deps import AuthorizedStore, NowDep, SessionDep, _take_token, current_device
-from kiosk.manager_call import ManagerCallPayload
+from kiosk.device.manager_call import ManagerCallPayload
 
 router = APIRouter(tags=["manager calls"])
 

@@ -14,7 +14,7 @@ the counter and in front of it (``kiosk calibrate CAL.toml --walk VIDEO``). This
 3. :func:`judge_walk`: per mark the error, per side of the counter the median and worst error, a verdict in
    plain words and what to change when it fails.
 
-The video-reading part is :mod:`kiosk.walk_video`.
+The video-reading part is :mod:`kiosk.device.walk_video`.
 """
 
 from __future__ import annotations

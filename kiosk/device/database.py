@@ -28,7 +28,7 @@ from kiosk.wire.aggregate import Aggregate, AggregateBatch
 from kiosk.wire.aggregate import REASON_CODES
 from kiosk.core.privacy import ReasonCount, TimedInteraction, TimedRating
 from kiosk.core.interaction import Interaction
-from kiosk.store_file import (
+from kiosk.device.database_file import (
     COLUMNS,
     DB_FILENAME,
     MIGRATIONS,

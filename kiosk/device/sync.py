@@ -32,7 +32,7 @@ from urllib3.util.retry import Retry
 from kiosk import __version__
 from kiosk.settings.tree import Settings, SyncSettings
 from kiosk.core.privacy import aggregate
-from kiosk.store import CloseReport, OutboxBatch, Store, StoreError
+from kiosk.device.database import CloseReport, OutboxBatch, Store, StoreError
 
 log = logging.getLogger(__name__)
 

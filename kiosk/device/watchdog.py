@@ -1,6 +1,6 @@
 """systemd's notify protocol for ``kiosk run`` (sd_notify(3)): READY when the app is up, WATCHDOG while it works.
 
-With ``device.watchdog_s > 0`` the terminal unit is ``Type=notify`` with ``WatchdogSec`` (kiosk/services.py):
+With ``device.watchdog_s > 0`` the terminal unit is ``Type=notify`` with ``WatchdogSec`` (kiosk/device/systemd.py):
 systemd then waits for ``READY=1`` and kills and restarts the app when ``WATCHDOG=1`` stops coming for
 ``WatchdogSec``. :class:`WatchedFeed` wraps the app's pipeline feed so that
 
@@ -100,7 +100,7 @@ class WatchedFeed:
     """The app's pipeline feed, reporting to systemd: READY on ``start``, WATCHDOG on ``snapshot`` while healthy.
 
     Args:
-        feed: the real feed (:class:`kiosk.live.LiveFeed`, or the demo feed). When it has ``progress_age_s()``
+        feed: the real feed (:class:`kiosk.device.live.LiveFeed`, or the demo feed). When it has ``progress_age_s()``
             (seconds since its loop last made progress, None while it (re)starts) a stale loop stops the pings.
         notifier: where the states go.
         startup_grace_s: how long a feed may take to open its camera and load its models, at start or after a

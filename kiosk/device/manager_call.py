@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk import __version__
 from kiosk.settings.tree import Settings
-from kiosk.sync import BearerAuth, SyncConfigError, check_sync_settings
+from kiosk.device.sync import BearerAuth, SyncConfigError, check_sync_settings
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Implements the app's ``PipelineFeed`` (kiosk/terminal/feed.py) without importing
 A frame the pipeline cannot process (a bad number from the model that slipped past the observation's checks)
 is dropped and the loop goes on with the same pipeline, so the customers in view keep their open episodes; only
 ``max_bad_frames`` failures in a row count as a fault and rebuild it. ``progress_age_s`` tells the systemd
-watchdog (kiosk/watchdog.py) whether the loop still moves.
+watchdog (kiosk/device/watchdog.py) whether the loop still moves.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Callable
 from kiosk.settings.tree import Settings
 from kiosk.core.rubrics import Rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
-from kiosk.store import Store, StoreError
+from kiosk.device.database import Store, StoreError
 from kiosk.terminal.feed import PipelineSnapshot
 
 logger = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def _end_t(ix: Interaction) -> float:
 
 
 def _default_pipeline(settings: Settings, fps: float) -> Any:
-    from kiosk.pipeline import Pipeline
+    from kiosk.device.pipeline import Pipeline
 
     return Pipeline(settings, fps)
 

@@ -1,5 +1,5 @@
 """The terminal database as a file: its schema and migrations, how rows and times are written in it, and what
-happens when the file is damaged or the disk is full. ``kiosk.store`` is the API; this is what it stands on.
+happens when the file is damaged or the disk is full. ``kiosk.device.database`` is the API; this is what it stands on.
 
 Times are text in one fixed-width UTC format, so text order is time order and ``substr()`` cuts days and hours.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from kiosk.core.privacy import TimedInteraction
 from kiosk.core.interaction import Interaction
 
-log = logging.getLogger("kiosk.store")
+log = logging.getLogger("kiosk.device.database")
 
 DB_FILENAME = "terminal.sqlite"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

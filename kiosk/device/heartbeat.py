@@ -28,8 +28,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk import __version__
 from kiosk.settings.tree import Settings, SyncSettings
-from kiosk.store_file import DB_FILENAME, parse_opt
-from kiosk.sync import BearerAuth, check_sync_settings
+from kiosk.device.database_file import DB_FILENAME, parse_opt
+from kiosk.device.sync import BearerAuth, check_sync_settings
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ import requests
 
 from kiosk.settings.tree import Settings
 from kiosk.settings.device import DeviceSettings
-from kiosk.store_file import DB_FILENAME, integrity_problems
+from kiosk.device.database_file import DB_FILENAME, integrity_problems
 
 Status = Literal["ok", "warn", "fail", "skip"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "fail", "skip")
@@ -179,7 +179,7 @@ def check_models(
 
 
 def _measure_fps(spec: str, settings: Settings) -> Any:
-    from kiosk.pipeline import measure_throughput
+    from kiosk.device.pipeline import measure_throughput
 
     return measure_throughput(settings, _open_source(spec, (settings.camera.width_px, settings.camera.height_px)))
 
@@ -202,7 +202,7 @@ def check_fps(spec: str, settings: Settings, *, measure: Callable[[str, Settings
 
 def check_calibration(camera: Any) -> Check:
     """The counter is calibrated (tape marks, zones, camera height) well enough to measure (``kiosk calibrate``)."""
-    from kiosk.calibration import check_calibration as calibration_report
+    from kiosk.device.calibration import check_calibration as calibration_report
 
     name = "calibration"
     fix = ("mark the floor, take a still of the empty counter and run `kiosk calibrate CALIBRATION.toml --out "

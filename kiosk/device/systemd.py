@@ -126,7 +126,7 @@ def terminal_unit(layout: ServiceLayout) -> str:
     """``kiosk-terminal.service``: the app on the desktop session the kiosk user is logged in to automatically."""
     if layout.watchdog_s:
         # The app says READY=1 once its window is up, then WATCHDOG=1 while its UI and frame loop both move
-        # (kiosk/watchdog.py); a frozen app is then killed and restarted like a crashed one.
+        # (kiosk/device/watchdog.py); a frozen app is then killed and restarted like a crashed one.
         kind = f"Type=notify\nNotifyAccess=main\nWatchdogSec={layout.watchdog_s}s\n"
     else:
         kind = "Type=simple\n"

@@ -1,6 +1,6 @@
-"""The calibration walk, filmed: run the real perception over the video and judge it (:mod:`kiosk.walk_check`).
+"""The calibration walk, filmed: run the real perception over the video and judge it (:mod:`kiosk.device.walk_check`).
 
-The frames pass through :class:`kiosk.pipeline.Pipeline` exactly as in the store, one at a time; only the
+The frames pass through :class:`kiosk.device.pipeline.Pipeline` exactly as in the store, one at a time; only the
 tracked floor positions are kept.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.settings.tree import Settings
-from kiosk.walk_check import (
+from kiosk.device.walk_check import (
     DWELL_MIN_S, Sighting, WalkError, WalkReport, assign_dwells, find_blind_spells, find_dwells, judge_walk, looks_along,
     sightings, walk_marks,
 )
@@ -24,7 +24,7 @@ def watch_walk(path: Path, settings: Settings, progress: Callable[[int, int | No
         kiosk.vision.source.SourceError: missing, unreadable or corrupt video.
         ValueError: the camera is not calibrated.
     """
-    from kiosk.pipeline import Pipeline
+    from kiosk.device.pipeline import Pipeline
     from kiosk.vision.source import VideoFileSource
 
     seen: list[Sighting] = []
