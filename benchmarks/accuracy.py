@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.settings.tree import load_settings  # noqa: E402
 from kiosk.core.report import table  # noqa: E402
-from kiosk.simulate import load_scene, match, run_scene  # noqa: E402
+from kiosk.sim.simulate import load_scene, match, run_scene  # noqa: E402
 
 MEASURES = (("greeting_s", "s", False), ("wait_s", "s", False), ("eye_contact_ratio", "abs", False),
             ("distance_m_median", "rel", True))

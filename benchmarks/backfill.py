@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from kiosk.demo import PLANS, rating_for  # noqa: E402
-from kiosk.demo_history import CHARACTERS, backfill, simulate_customer  # noqa: E402
+from kiosk.demo.run import PLANS, rating_for  # noqa: E402
+from kiosk.demo.history import CHARACTERS, backfill, simulate_customer  # noqa: E402
 from kiosk.core.rubrics import load_store_rubric, within_target  # noqa: E402
 from kiosk.device.database import Store  # noqa: E402
 

@@ -35,8 +35,8 @@ from kiosk.device.pipeline import Pipeline, analyze_video  # noqa: E402
 from kiosk.core.report import table  # noqa: E402
 from kiosk.core.scene import SceneFrame  # noqa: E402
 from kiosk.core.interaction import Interaction  # noqa: E402
-from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at  # noqa: E402
-from kiosk.simulate import zone_of  # noqa: E402
+from kiosk.sim.simulate import Scene, calibrate, load_scene, match, run_scene, states_at  # noqa: E402
+from kiosk.sim.simulate import zone_of  # noqa: E402
 from kiosk.vision.compose import load_sprites, render_video  # noqa: E402
 
 SCENES = ROOT / "scenes" / "composed"

@@ -41,7 +41,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from kiosk.device.calibration import apply_calibration  # noqa: E402
 from kiosk.settings.tree import Settings  # noqa: E402
-from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
+from kiosk.sim.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, states_at  # noqa: E402
 
 BASE_SCENE = ROOT / "scenes" / "composed" / "prompt_service.toml"
 FPS = 15.0  # the camera's rate
@@ -176,7 +176,7 @@ def analyze_peak_rss_mb(video: Path, config: Path, backend: str) -> float:
     """
     env = {**os.environ, "KIOSK_VISION__BACKEND": backend, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "analyze", str(video),
+        child = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "--config", str(config), "analyze", str(video),
                                   "--quiet", "--out", os.devnull], env=env, stdout=subprocess.DEVNULL, stderr=errors)
         peak = 0.0
         while child.poll() is None:
@@ -199,7 +199,7 @@ def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, wor
     try:
         time.sleep(1.0)  # the display must be up before the app opens its window
         with tempfile.TemporaryFile() as errors:
-            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "run", "--source",
+            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "--config", str(config), "run", "--source",
                                     str(video)], env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=errors)
             peak, end = 0.0, time.monotonic() + seconds
             try:

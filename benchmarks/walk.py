@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from kiosk.cli import main as kiosk  # noqa: E402
-from kiosk.simulate import calibrate, load_scene  # noqa: E402
+from kiosk.cli.commands import main as kiosk  # noqa: E402
+from kiosk.sim.simulate import calibrate, load_scene  # noqa: E402
 from kiosk.vision.compose import CATALOGUE, load_sprites, render_video  # noqa: E402
 
 

@@ -11,7 +11,7 @@ import pytest
 from kiosk.settings.tree import Settings
 from kiosk.core.observation import LEFT_HIP, NOSE, Observation
 from kiosk.device.pipeline import Pipeline
-from kiosk.simulate import calibrate, load_scene, observe, states_at, true_camera
+from kiosk.sim.simulate import calibrate, load_scene, observe, states_at, true_camera
 
 from tests.test_live import RUBRIC, FakePipeline, frames, wait_for
 

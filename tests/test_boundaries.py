@@ -21,4 +21,4 @@ def test_pure_core_imports_no_pixel_or_ui_library():
 
 def test_simulation_path_needs_no_vision_model_or_ui():
     # norfair (tracking) brings cv2 along for its drawing helpers; MediaPipe and Kivy must stay out.
-    assert [m for m in loaded_after("kiosk.simulate") if m != "cv2"] == []
+    assert [m for m in loaded_after("kiosk.sim.simulate") if m != "cv2"] == []

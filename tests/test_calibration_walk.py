@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import tomli_w
 
-from kiosk.cli import main
-from kiosk.simulate import calibrate, load_scene
+from kiosk.cli.commands import main
+from kiosk.sim.simulate import calibrate, load_scene
 from kiosk.vision.compose import CATALOGUE, OPENCV_DATA, Sprite, load_sprites, render_video
 from kiosk.device.walk_check import EXIT_WALK_NOT_GOOD, Dwell, Mark, Sighting, assign_dwells, judge_walk
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import __version__
-from kiosk.cli import build_parser, main
+from kiosk.cli.commands import build_parser, main
 from kiosk.settings.tree import load_settings
 from kiosk.device.database import Store
 from kiosk.device.sync import fill_outbox

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.settings.tree import Settings
 from kiosk.core.interaction import Interaction
-from kiosk.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, match, run_scene, true_camera
+from kiosk.sim.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, match, run_scene, true_camera
 from kiosk.vision.compose import OPENCV_DATA, Composer, Sprite, load_sprites, render_video
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes" / "composed"

@@ -16,7 +16,7 @@ from kiosk.settings.tree import Settings
 from kiosk.device.pipeline import Pipeline
 from kiosk.core.scene import SceneFrame
 from kiosk.core.interaction import Interaction
-from kiosk.simulate import Scene, calibrate, load_scene, match, run_scene, states_at
+from kiosk.sim.simulate import Scene, calibrate, load_scene, match, run_scene, states_at
 from kiosk.vision.compose import OPENCV_DATA, load_sprites, render_video
 from kiosk.vision.source import VideoFileSource
 

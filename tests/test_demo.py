@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.demo import PLANS, run_demo
-from kiosk.vision.compose_demo import real_people_interactions
+from kiosk.demo.run import PLANS, run_demo
+from kiosk.demo.real_people import real_people_interactions
 
 
 @pytest.fixture(scope="module")

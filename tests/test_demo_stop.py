@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.demo import free_port
+from kiosk.demo.run import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

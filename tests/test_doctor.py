@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 import pytest
 
-from kiosk import cli
+from kiosk.cli import commands as cli
 from kiosk.device.calibration import load_calibration
 from kiosk.settings.tree import CameraSettings, Settings, StoreSettings
 from kiosk.device.doctor import (
@@ -56,8 +56,8 @@ def closed_port() -> int:
 
 # ---- the real command ---------------------------------------------------------------------------------------
 
-# The stand-alone entry point always; `kiosk doctor` too once kiosk.cli registers it.
-ENTRY_POINTS = ["kiosk.device_cli"] + (["kiosk.cli"] if "doctor" in cli.COMMANDS else [])
+# `python -m kiosk` (what the console script runs) and `python -m kiosk.cli`: one registry behind both.
+ENTRY_POINTS = ["kiosk", "kiosk.cli"]
 
 
 @pytest.fixture(scope="module", params=ENTRY_POINTS)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from kiosk import __version__
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
-from kiosk.device_cli import main as device_main
+from kiosk.cli import main as device_main
 from kiosk.device.heartbeat import (
     HeartbeatError,
     HeartbeatPayload,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
-from kiosk.device_cli import main as device_main
+from kiosk.cli import main as device_main
 from kiosk.settings.device import DeviceSettings
 from kiosk.device.systemd import (
     ServiceLayout,

@@ -10,7 +10,7 @@ Debian's ``opencv-doc`` and scikit-image ship (see ``scenes/composed/cutouts.tom
    The way each person faces was judged by eye and is in the catalogue, mirrored copies face the other way.
 2. **The set** (:class:`CounterSet`): room walls, a tiled floor and the counter box ray-cast through the same
    pinhole camera the scene describes, with a depth per pixel.
-3. **Frames** (:class:`Composer`): each person present at ``t`` (``kiosk.simulate.states_at``) is drawn as
+3. **Frames** (:class:`Composer`): each person present at ``t`` (``kiosk.sim.simulate.states_at``) is drawn as
    a cut-out facing their true head facing (the nearest; among those within 25 degrees, one of their
    posture, standing or walking), scaled so that head top and feet land where the camera projects them,
    and hidden wherever the set is nearer (the counter in front of the staff's legs). A cut-off photo is
@@ -31,7 +31,7 @@ import numpy as np
 
 from kiosk.core.geometry import CameraModel, yaw_from_heading
 from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
-from kiosk.simulate import Scene, SceneError, counter_box, states_at, true_camera
+from kiosk.sim.simulate import Scene, SceneError, counter_box, states_at, true_camera
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 CATALOGUE = Path(__file__).resolve().parents[2] / "scenes" / "composed" / "cutouts.toml"

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.settings.central import CentralSettings
-from kiosk.cli import main
+from kiosk.cli.commands import main
 
 from .helpers import PASSWORD, TODAY, Org, aggregate, auth, batch, hour, login
 

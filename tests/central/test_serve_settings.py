@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import central_cli
+from kiosk.cli import central as central_cli
 from kiosk.central import manage
 from kiosk.settings.central import CentralSettings
-from kiosk.cli import build_parser, main
+from kiosk.cli.commands import build_parser, main
 from kiosk.settings.tree import ConfigError
 
 

@@ -1,7 +1,7 @@
 """The device's commands: ``kiosk doctor``, ``install-service``, ``heartbeat``, ``set-pin`` and ``outbox``.
 
-``DEVICE_COMMANDS`` and ``add_arguments`` plug into ``kiosk.cli`` (its COMMANDS table and parser). Like
-``kiosk.cli``, only this module prints and turns errors into exit codes.
+``DEVICE_COMMANDS`` and ``add_arguments`` plug into ``kiosk.cli.commands`` (its COMMANDS table and parser). Like
+``kiosk.cli.commands``, only this module prints and turns errors into exit codes.
 """
 
 from __future__ import annotations
@@ -185,14 +185,3 @@ def _camera_spec(value: str) -> str:
     if not re.fullmatch(CAMERA_SOURCE_PATTERN, value):
         raise argparse.ArgumentTypeError(f'{value!r} is not a camera: give an index such as "0", or "picamera"')
     return value
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m kiosk.device_cli doctor`` works as ``kiosk doctor``: one parser and one error policy, kiosk.cli's."""
-    from kiosk.cli import main as kiosk_main
-
-    return kiosk_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -28,7 +28,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Run a scripted scene (SCENE.toml, see scenes/) through the measuring core, with the camera model instead of a
     camera: the JSON of DESIGN §5 with the scene's truth beside the measures, and a comparison table on stderr."""
     from kiosk.core.report import comparison_table, interaction_json, summary
-    from kiosk.simulate import load_scene, match, run_scene
+    from kiosk.sim.simulate import load_scene, match, run_scene
 
     settings = _settings(args)
     scene = load_scene(args.scene)
@@ -55,7 +55,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole story on one machine, from a source checkout: a central server, three stores' terminals measuring a
     day of scenes, sync, the daily summaries, and the dashboard until Ctrl+C (or SIGTERM)."""
-    from kiosk.demo import run_demo
+    from kiosk.demo.run import run_demo
 
     run_demo(args.workdir, wait=not args.no_wait, port=args.port, real_people=_real_people_runner(args))
     return 0
@@ -67,7 +67,7 @@ def _real_people_runner(args: argparse.Namespace):
         return None
     try:
         from kiosk.vision.compose import OPENCV_DATA
-        from kiosk.vision.compose_demo import real_people_interactions
+        from kiosk.demo.real_people import real_people_interactions
     except ImportError:
         return None
     if not OPENCV_DATA.exists():
@@ -215,9 +215,9 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 }
 
 
-from kiosk.device_cli import DEVICE_COMMANDS, add_arguments as add_device_arguments  # noqa: E402
+from kiosk.cli.device import DEVICE_COMMANDS, add_arguments as add_device_arguments  # noqa: E402
 
-from kiosk.central_cli import CENTRAL_COMMANDS, add_arguments as add_central_arguments  # noqa: E402
+from kiosk.cli.central import CENTRAL_COMMANDS, add_arguments as add_central_arguments  # noqa: E402
 
 COMMANDS.update(DEVICE_COMMANDS)
 COMMANDS.update(CENTRAL_COMMANDS)

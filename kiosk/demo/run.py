@@ -37,16 +37,16 @@ import numpy as np
 import requests
 
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
-from kiosk.demo_history import CHARACTERS, backfill, follow_up
+from kiosk.demo.history import CHARACTERS, backfill, follow_up
 from kiosk.device.manager_call import ManagerCaller
 from kiosk.core.rubrics import Rubric, load_store_rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
-from kiosk.simulate import load_scene, run_scene
+from kiosk.sim.simulate import load_scene, run_scene
 from kiosk.device.database import Store
 from kiosk.device.sync import fill_outbox, sync_once
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENES = ROOT / "scenes"  # the source checkout's scripted scenes: development material, not in the wheel
 REGION = "north"
 HISTORY_DAYS = 28  # four weeks before the demo day: trends, the weekday x hour map and week views have data
@@ -127,7 +127,7 @@ def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | Non
     # A SIGTERM between the fork and the assignment would leave a server nobody knows of: it waits until the
     # process is on record.
     with _sigterm_held():
-        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "serve", "--data-dir", str(workdir / "central"),
                                  "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if started is not None:
             started.append(proc)

@@ -33,7 +33,7 @@ class Character:
     facing_mean: float
     open_hours: tuple[int, int] = (9, 19)
     weekend_factor: float = 1.0     # Saturday and Sunday traffic against a weekday
-    mood: int = 0                   # added to each rating, as in kiosk.demo
+    mood: int = 0                   # added to each rating, as in kiosk.demo.run
 
 
 CHARACTERS = {
@@ -83,7 +83,7 @@ def follow_up(rating: int, wait_s: float | None, c: Character, rng: np.random.Ge
     return str(rng.choice(NEGATIVE_REASONS, p=weights / weights.sum()))
 
 
-RatingRule = Callable[[Interaction, int, np.random.Generator], "int | None"]  # kiosk.demo.rating_for
+RatingRule = Callable[[Interaction, int, np.random.Generator], "int | None"]  # kiosk.demo.run.rating_for
 
 
 def backfill(store: Store, store_id: str, rubric: Rubric, first: date, days: int, seed: int,

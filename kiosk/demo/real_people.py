@@ -11,7 +11,7 @@ import numpy as np
 from kiosk.settings.tree import Settings
 from kiosk.device.pipeline import analyze_video
 from kiosk.core.interaction import Interaction
-from kiosk.simulate import calibrate, load_scene
+from kiosk.sim.simulate import calibrate, load_scene
 from kiosk.vision.compose import load_sprites, render_video
 
 COMPOSED = Path(__file__).resolve().parents[2] / "scenes" / "composed"
