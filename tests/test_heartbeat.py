@@ -15,18 +15,12 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk import __version__
-from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.cli import main as device_main
-from kiosk.device.heartbeat import (
-    HeartbeatError,
-    HeartbeatPayload,
-    TerminalStatus,
-    device_status,
-    read_outbox_status,
-    send_heartbeat,
-)
 from kiosk.device.database import Store
+from kiosk.device.heartbeat import HeartbeatError, TerminalStatus, read_outbox_status, send_heartbeat
 from kiosk.device.sync import fill_outbox
+from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
+from kiosk.wire.heartbeat import HeartbeatPayload, device_status
 from tests.storekit import T0, TOKEN, ended, served, settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

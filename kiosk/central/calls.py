@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
-from kiosk.device.manager_call import ManagerCallPayload
+from kiosk.wire.manager_call import ManagerCallPayload
 
 OPEN_FOR = dt.timedelta(minutes=30)
 

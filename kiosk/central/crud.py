@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
 from kiosk.central.security import hash_password, new_token, token_hash, verify_password
-from kiosk.device.heartbeat import HeartbeatPayload
+from kiosk.wire.heartbeat import HeartbeatPayload
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # deps.ID_PATTERN
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

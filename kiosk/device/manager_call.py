@@ -2,7 +2,8 @@
 
 The body says which device called and when, nothing else: ``{"device_id", "call_id", "called_at"}``. The server
 knows the device's store from its token, shows the call on that store's page and in its region's alerts, and
-stores nothing about the customer. The central server validates requests with this same model.
+stores nothing about the customer. The central server validates requests with
+the same model (``kiosk.wire.manager_call``).
 
 A call is sent once, with a short timeout, and not queued: a manager who hears of a call an hour later cannot
 help the customer who is standing there. When it fails, the terminal tells the customer to ask at the counter.
@@ -15,25 +16,13 @@ import uuid
 from datetime import datetime
 
 import requests
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kiosk import __version__
 from kiosk.settings.tree import Settings
 from kiosk.device.sync import BearerAuth, SyncConfigError, check_sync_settings
+from kiosk.wire.manager_call import ENDPOINT, ManagerCallPayload
 
 log = logging.getLogger(__name__)
-
-ENDPOINT = "/api/v1/manager-calls"
-
-
-class ManagerCallPayload(BaseModel):
-    """The body of a manager call; ``call_id`` makes a repeated POST of the same call a no-op."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    device_id: str = Field(min_length=1, max_length=64, description="The terminal's store.device_id.")
-    call_id: uuid.UUID = Field(description="Random per call: a retried request is stored once.")
-    called_at: AwareDatetime = Field(description="The terminal's clock at the tap (the server keeps its own too).")
 
 
 class ManagerCaller:

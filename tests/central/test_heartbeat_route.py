@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiosk.settings.central import CentralSettings
-from kiosk.device.heartbeat import HeartbeatPayload
+from kiosk.wire.heartbeat import HeartbeatPayload
 
 from .conftest import Clock
 from .helpers import NOW, TODAY, Org, aggregate, auth, batch, hour, login

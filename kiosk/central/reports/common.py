@@ -14,7 +14,7 @@ from kiosk.central import models as m
 from kiosk.central.schemas import DeviceStatus, Figures, StorePublic, WeekPoint
 from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import Totals, low_rating_share, pooled, rating_mean, totals_columns, totals_from_columns
-from kiosk.device.heartbeat import device_status as heartbeat_state
+from kiosk.wire.heartbeat import device_status as heartbeat_state
 
 MAX_RANGE_DAYS = 366
 # The days a report may be asked for: every day ingest can hold (kiosk.central.ingest bounds period_start far

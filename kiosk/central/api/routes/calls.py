@@ -14,7 +14,7 @@ from kiosk.central import models as m
 from kiosk.central.api.routes.reports import FromQ, ToQ, range_or_default
 from kiosk.central.dashboard.figures import reasons_by_store
 from kiosk.central.deps import AuthorizedStore, NowDep, SessionDep, _take_token, current_device
-from kiosk.device.manager_call import ManagerCallPayload
+from kiosk.wire.manager_call import ManagerCallPayload
 
 router = APIRouter(tags=["manager calls"])
 

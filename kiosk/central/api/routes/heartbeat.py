@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from kiosk.central import crud
 from kiosk.central.deps import HeartbeatDevice, NowDep, SessionDep
 from kiosk.central.schemas import HeartbeatAck
-from kiosk.device.heartbeat import HeartbeatPayload
+from kiosk.wire.heartbeat import HeartbeatPayload
 
 router = APIRouter(tags=["heartbeat"])
 
@@ -27,7 +27,7 @@ def post_heartbeat(beat: HeartbeatPayload, device: HeartbeatDevice, db: SessionD
                    request: Request) -> HeartbeatAck:
     """Record the device's heartbeat at the server's time, which ``received_at`` returns.
 
-    The body is validated with the terminal's own model (``kiosk.device.heartbeat.HeartbeatPayload``), extra fields
+    The body is validated with the terminal's own model (``kiosk.wire.heartbeat.HeartbeatPayload``), extra fields
     refused, so nothing but the device's health numbers can be stored.
     """
     if beat.device_id != device.id:
