@@ -12,7 +12,7 @@ def test_defaults_are_the_design_thresholds(monkeypatch):
     assert (s.service.arrival_debounce_s, s.service.engage_distance_m, s.service.engage_angle_deg,
             s.service.engage_hold_s, s.service.mutual_facing_angle_deg, s.service.service_exit_grace_s) == (
         1.0, 2.0, 30.0, 1.0, 20.0, 2.0)
-    assert (s.service.intimate_below_m, s.service.personal_below_m, s.service.social_below_m) == (0.75, 1.2, 3.6)
+    assert s.central.distance_band_edges_m == (0.75, 1.2, 3.6)
     assert s.privacy.min_group_size == 5 and s.privacy.retention_days == 30
 
 
@@ -34,7 +34,7 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
     ("angle too wide", "[service]\nengage_angle_deg = 200\n", ["service.engage_angle_deg", "200", "less than or equal to 90"]),
     ("misspelt key", "[service]\nengage_distanse_m = 1\n", ["service.engage_distanse_m", "unknown setting"]),
     ("wrong type", "[privacy]\nmin_group_size = \"five\"\n", ["privacy.min_group_size", "'five'", "integer"]),
-    ("bands out of order", "[service]\npersonal_below_m = 0.5\n", ["distance bands must increase"]),
+    ("bands out of order", "[central]\ndistance_band_edges_m = [0.75, 0.5, 3.6]\n", ["distance_band_edges_m must increase"]),
     ("too few tape marks", "[[camera.floor_points]]\nimage_px = [1, 2]\nfloor_m = [0, 0]\n", ["4 or more"]),
 ])
 def test_bad_file_values_name_key_value_and_limit(tmp_path, case, text, fragments):

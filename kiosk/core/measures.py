@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Iterable, Literal
-
-from kiosk.settings.tree import ServiceSettings
+from typing import Iterable, Literal, get_args
 
 DistanceBand = Literal["intimate", "personal", "social", "public"]
+DISTANCE_BANDS: tuple[DistanceBand, ...] = get_args(DistanceBand)
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,23 @@ def distance_stats(samples: Iterable[Sample], start: float, end: float | None) -
     return statistics.median(ds), min(ds)
 
 
-def distance_band(distance_m: float, settings: ServiceSettings) -> DistanceBand:
-    """Hall's proxemic band of a distance (edges are settings)."""
-    if distance_m < settings.intimate_below_m:
-        return "intimate"
-    if distance_m < settings.personal_below_m:
-        return "personal"
-    if distance_m < settings.social_below_m:
-        return "social"
-    return "public"
+def distance_band(distance_m: float | None, edges_m: tuple[float, float, float]) -> DistanceBand | None:
+    """Hall's proxemic band of a distance (DESIGN §4), None for an unknown distance.
+
+    Args:
+        distance_m: a floor distance in metres, or None.
+        edges_m: upper edges of the intimate, personal and social bands, increasing (``central.distance_band_edges_m``).
+
+    Example:
+        >>> distance_band(1.0, (0.75, 1.2, 3.6))
+        'personal'
+    """
+    if distance_m is None:
+        return None
+    for name, edge in zip(DISTANCE_BANDS, edges_m, strict=False):
+        if distance_m < edge:
+            return name
+    return DISTANCE_BANDS[-1]
 
 
 def elapsed(start: float | None, end: float | None) -> float | None:

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 ENDPOINT = "/api/v1/aggregates"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-RETRY_AFTER_CAP_S = 60.0  # a server asking for a longer pause gets it from the next round, not a blocked thread
 
 
 class SyncError(Exception):
@@ -112,9 +111,11 @@ def check_sync_settings(sync: SyncSettings, error: type[Exception] = SyncConfigE
 
 
 class _CappedRetry(Retry):
-    """urllib3's Retry, with the server's Retry-After obeyed only up to ``retry_after_cap_s``."""
+    """urllib3's Retry, with the server's Retry-After obeyed only up to ``retry_after_cap_s`` (set by
+    :func:`build_session` from ``sync.retry_after_cap_s``; a server asking for a longer pause gets it from the next
+    round, not a blocked thread)."""
 
-    retry_after_cap_s: float = RETRY_AFTER_CAP_S
+    retry_after_cap_s: float
 
     def new(self, **kw: Any) -> _CappedRetry:
         fresh = super().new(**kw)
@@ -126,12 +127,12 @@ class _CappedRetry(Retry):
         return None if wait is None else min(wait, self.retry_after_cap_s)
 
 
-def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_CAP_S) -> requests.Session:
+def build_session(sync: SyncSettings, *, retry_after_cap_s: float | None = None) -> requests.Session:
     """A Session for the central server: retries with exponential backoff, TLS verification, the device token.
 
     Backoff between retries is ``backoff_s * 2**(n-1)`` plus up to ``backoff_s`` of jitter (urllib3; the
     first retry is immediate), capped at 2 minutes; a 429/503 Retry-After replaces it, up to
-    ``retry_after_cap_s``.
+    ``retry_after_cap_s`` (default ``sync.retry_after_cap_s``).
 
     Raises:
         SyncConfigError: empty ``sync.device_token`` or a ``sync.ca_bundle`` file that does not exist.
@@ -146,7 +147,7 @@ def build_session(sync: SyncSettings, *, retry_after_cap_s: float = RETRY_AFTER_
         allowed_methods=frozenset({"POST"}),  # idempotent by batch_id (module docstring)
         respect_retry_after_header=True, raise_on_status=False,
     )
-    retry.retry_after_cap_s = retry_after_cap_s
+    retry.retry_after_cap_s = sync.retry_after_cap_s if retry_after_cap_s is None else retry_after_cap_s
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
@@ -186,7 +187,7 @@ def sync_once(
     """
     sync, clock = settings.sync, clock or _utc_now
     own_session = session is None
-    session = session or build_session(sync, retry_after_cap_s=sync.retry_after_cap_s)
+    session = session or build_session(sync)
     url = sync.server_url.rstrip("/") + ENDPOINT
     sent = failed = aggregates = size = 0
 

@@ -16,6 +16,7 @@ DEFAULT_DB_FILE = "central.sqlite"
 # kiosk.settings.tree.PrivacySettings.min_group_size has the same default and bounds: one k for terminals and server.
 DEFAULT_MIN_GROUP_SIZE = 5
 MAX_MIN_GROUP_SIZE = 1000
+DEFAULT_DISTANCE_BAND_EDGES_M = (0.75, 1.2, 3.6)  # DESIGN §4: Hall's intimate, personal and social upper edges
 
 
 class AlertSettings(BaseModel):
@@ -89,7 +90,7 @@ class CentralSettings(BaseModel):
         description="Rubric criterion whose met share is 'greeted within target' (rubrics/*.toml: greeting_prompt).",
     )
     distance_band_edges_m: tuple[float, float, float] = Field(
-        (0.75, 1.2, 3.6), description="Upper edges of the intimate, personal and social bands (DESIGN §4), metres."
+        DEFAULT_DISTANCE_BAND_EDGES_M, description="Upper edges of the intimate, personal and social bands (DESIGN §4), metres."
     )
     min_group_size: int = Field(
         DEFAULT_MIN_GROUP_SIZE, ge=MIN_ROW_INTERACTIONS, le=MAX_MIN_GROUP_SIZE,

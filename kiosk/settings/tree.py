@@ -43,18 +43,6 @@ class ServiceSettings(_Section):
     service_exit_grace_s: float = Field(2.0, ge=0, le=60, description="Leaving service (or the view) for longer than this ends the interaction.")
     evidence_gap_s: float = Field(0.5, ge=0, le=10, description="Frames without a view of a facing pair shorter than this neither break nor extend an engagement window.")
     relink_distance_m: float = Field(0.8, ge=0, le=5, description="A new customer track this close to where an open one vanished (within the exit grace) continues it.")
-    intimate_below_m: float = Field(0.75, gt=0, le=5, description="Distance band edge: intimate below this.")
-    personal_below_m: float = Field(1.2, gt=0, le=5, description="Distance band edge: personal below this, social above.")
-    social_below_m: float = Field(3.6, gt=0, le=10, description="Distance band edge: social below this, public above.")
-
-    @model_validator(mode="after")
-    def _bands_increase(self) -> "ServiceSettings":
-        if not self.intimate_below_m < self.personal_below_m < self.social_below_m:
-            raise ValueError(
-                "distance bands must increase: intimate_below_m < personal_below_m < social_below_m "
-                f"(got {self.intimate_below_m} < {self.personal_below_m} < {self.social_below_m})"
-            )
-        return self
 
 
 class BodySettings(_Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.central.charts import heat_strip, sparkline
-from kiosk.central.reports.daily import distance_band
+from kiosk.core.measures import distance_band
 from kiosk.central.totals import Totals, totals_from_columns, totals_from_wire, totals_to_columns
 
 from .helpers import TODAY, aggregate, hour

@@ -19,7 +19,7 @@ from kiosk.central.dashboard import figures as fg
 from kiosk.central.reports.common import device_status, sum_store_days
 from kiosk.central.reports.compare import compare_region
 from kiosk.central.schemas import Alert, Comparison, CompareRow, DeviceStatus
-from kiosk.settings.central import CentralSettings
+from kiosk.settings.central import DEFAULT_DISTANCE_BAND_EDGES_M, CentralSettings
 from kiosk.central.totals import FIGURES, Totals
 
 View = Literal["day", "week", "month"]
@@ -97,7 +97,7 @@ class StorePage:
     has_data: bool
     open_calls: list[m.ManagerCall] = field(default_factory=list)  # still open (calls.OPEN_FOR): shown as alerts
     latest_shown: bool = False
-    distance_edges: tuple[float, float, float] = (0.75, 1.2, 3.6)
+    distance_edges: tuple[float, float, float] = DEFAULT_DISTANCE_BAND_EDGES_M
 
 
 def store_page(session: Session, store: m.Store, view: View, day: dt.date, settings: CentralSettings,

@@ -15,19 +15,9 @@ from kiosk.central.reports.common import device_status, figures_model, store_pub
 from kiosk.central.schemas import CriterionFigure, DailySummary, Figures, HourCell
 from kiosk.settings.central import CentralSettings
 from kiosk.central.totals import FIGURES, Totals
+from kiosk.core.measures import distance_band
 
 BASELINE_DAYS = 7
-BAND_NAMES = ("intimate", "personal", "social", "public")
-
-
-def distance_band(distance_m: float | None, edges_m: tuple[float, float, float]) -> str | None:
-    """DESIGN §4 band of a distance: intimate < edges[0] <= personal < edges[1] <= social < edges[2] <= public."""
-    if distance_m is None:
-        return None
-    for name, edge in zip(BAND_NAMES, edges_m, strict=False):
-        if distance_m < edge:
-            return name
-    return BAND_NAMES[-1]
 
 
 def store_today(store: m.Store, now: dt.datetime) -> dt.date:
