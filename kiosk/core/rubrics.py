@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 import unicodedata
 from importlib.resources import as_file, files
@@ -37,6 +36,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core.interaction import Interaction
+from kiosk.settings.rubric_names import is_rubric_name, shipped_rubrics
 
 # The allow-list: measure -> the range its values can take (seconds, ratio 0..1, metres, greeted 0/1, rating 1-4).
 # Names are Interaction fields.
@@ -225,21 +225,6 @@ def load_rubric(path: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] 
         if problems:
             raise RubricError("\n".join(problems))
     return rubric
-
-
-# ``store.rubric`` is either one of these names or the path of a TOML file.
-RUBRIC_NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
-
-
-def shipped_rubrics() -> list[str]:
-    """The names of the rubrics that ship with the package (``default``, ``bank_branch``, ...)."""
-    folder = files("kiosk") / "data" / "rubrics"
-    return sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
-
-
-def is_rubric_name(spec: str) -> bool:
-    """Whether ``store.rubric`` names a shipped rubric (a bare name) rather than a file."""
-    return re.fullmatch(RUBRIC_NAME_PATTERN, spec) is not None
 
 
 def load_store_rubric(spec: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] | None = None) -> Rubric:

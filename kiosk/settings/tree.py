@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from kiosk.settings.central import CentralSettings
 from kiosk.settings.device import DeviceSettings
+from kiosk.settings.rubric_names import is_rubric_name, shipped_rubrics
 from kiosk.settings.terminal import TerminalSettings
 
 ENV_PREFIX = "KIOSK_"
@@ -157,8 +158,6 @@ class StoreSettings(_Section):
     @field_validator("rubric")
     @classmethod
     def _shipped_or_file(cls, v: str) -> str:
-        from kiosk.core.rubrics import is_rubric_name, shipped_rubrics
-
         if is_rubric_name(v) and v not in shipped_rubrics():
             raise ValueError(f"not a shipped rubric ({', '.join(shipped_rubrics())}) nor a path to a .toml file")
         return v
@@ -240,8 +239,6 @@ def _describe(err: Mapping[str, Any], file: Path | None) -> str:
 
 def _rebase_paths(data: dict[str, Any], base: Path) -> None:
     """Make the file's relative paths relative to the file itself, not to wherever the command was started."""
-    from kiosk.core.rubrics import is_rubric_name
-
     for section, model in Settings.model_fields.items():
         table = data.get(section)
         kind = model.annotation
