@@ -1,6 +1,6 @@
 """The live pipeline for the counter app: a worker thread from camera to stored, scored interactions.
 
-Implements the app's ``PipelineFeed`` (kiosk/terminal/feed.py) without importing Kivy: the UI reads
+Implements the app's ``PipelineFeed`` (kiosk/device/feed.py) without importing Kivy: the UI reads
 ``snapshot()`` on a clock; nothing here waits on the UI. A camera that fails or is missing is retried every
 ``retry_s`` while the status says so; ratings keep working meanwhile because they do not depend on it.
 
@@ -23,7 +23,7 @@ from kiosk.settings.tree import Settings
 from kiosk.core.rubrics import Rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
 from kiosk.device.database import Store, StoreError
-from kiosk.terminal.feed import PipelineSnapshot
+from kiosk.device.feed import PipelineSnapshot
 
 logger = logging.getLogger(__name__)
 

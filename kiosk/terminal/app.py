@@ -23,7 +23,7 @@ from typing import Any
 
 from kivy.config import Config
 
-from kiosk.terminal.feed import PipelineFeed, PipelineSnapshot
+from kiosk.device.feed import PipelineFeed, PipelineSnapshot
 from kiosk.terminal.fonts import FontSet, find_fonts
 from kiosk.terminal.i18n import is_arabic_script, is_rtl, text
 from kiosk.terminal.ratings import Feedback, RatingDesk, Reason, ReasonRecord, log_feedback

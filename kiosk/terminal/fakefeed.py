@@ -1,6 +1,6 @@
 """A stand-in pipeline for tests and for running the terminal without a camera (``kiosk run`` with no source).
 
-:class:`FakeFeed` implements :class:`~kiosk.terminal.feed.PipelineFeed`. Tests script it directly
+:class:`FakeFeed` implements :class:`~kiosk.device.feed.PipelineFeed`. Tests script it directly
 (:meth:`customer_arrives`, :meth:`customer_leaves`, :meth:`camera_fails`); with ``demo=True`` its worker thread
 plays a customer stepping up and leaving every ``cycle_s`` seconds. Its preview is a drawn test card (grey
 floor, moving figure), made with numpy only: no camera, no pixels of anyone.
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from kiosk.terminal.feed import PipelineSnapshot
+from kiosk.device.feed import PipelineSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from kiosk.terminal.feed import PipelineFeed
+from kiosk.device.feed import PipelineFeed
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from kiosk.wire.aggregate import REASON_CODES, ReasonCode
-from kiosk.terminal.feed import PipelineSnapshot
+from kiosk.device.feed import PipelineSnapshot
 
 log = logging.getLogger(__name__)
 

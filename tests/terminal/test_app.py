@@ -18,7 +18,7 @@ from kiosk.settings.tree import CameraSettings, PrivacySettings, Settings, Store
 from kiosk.core.interaction import Interaction
 from kiosk.device.database import Store
 from kiosk.terminal.fakefeed import FakeFeed
-from kiosk.terminal.feed import PipelineSnapshot
+from kiosk.device.feed import PipelineSnapshot
 from kiosk.settings.pin import hash_pin
 from kiosk.terminal.ratings import Feedback
 from kiosk.settings.terminal import TerminalSettings

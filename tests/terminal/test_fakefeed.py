@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from kiosk.terminal.fakefeed import FakeFeed
-from kiosk.terminal.feed import PipelineFeed
+from kiosk.device.feed import PipelineFeed
 
 
 def _until(cond, timeout_s=3.0):

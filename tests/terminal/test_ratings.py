@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.terminal.feed import PipelineSnapshot
+from kiosk.device.feed import PipelineSnapshot
 from kiosk.terminal.ratings import Feedback, RatingDesk, RatingRecord
 
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
