@@ -126,7 +126,7 @@ def _overlay_run(settings: Settings, out: Path, frames: int) -> list[np.ndarray]
                 if i >= frames:
                     break
                 ended = pipeline.update(t, frame)
-                overlay.write(frame, pose.last, pipeline.last_frame, ended)
+                overlay.write(frame, pose.last, pipeline.last_frame, ended, pipeline.engagements)
                 sources.append(frame.copy())
         finally:
             pipeline.close()

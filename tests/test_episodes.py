@@ -337,3 +337,33 @@ def test_a_certain_position_off_the_line_is_not_mutual_facing():
 
     [x] = run(frames(20, scene))
     assert x.eye_contact_ratio == pytest.approx(0.0)
+
+
+# ---- the published per-frame view (what the debug overlay draws) ----------------------------------------------
+
+def engagements_at(people: list[TrackedPerson]):
+    tracker = EpisodeTracker(SETTINGS)
+    tracker.update(SceneFrame(t=0.0, people=tuple(people)))
+    return {(e.staff_id, e.customer_id): e for e in tracker.engagements}
+
+
+def test_published_engagement_is_the_nearest_in_the_cone_only():
+    pairs = engagements_at([staff(1), customer(10, "service", SERVICE_AT), customer(11, "queue", QUEUE_AT)])
+    assert pairs[(1, 10)].engaged is True and pairs[(1, 11)].engaged is False
+    assert pairs[(1, 11)].distance_m == pytest.approx(2.4)
+
+
+def test_published_engagement_is_unknown_without_a_staff_heading():
+    pairs = engagements_at([staff(1, heading=None), customer(10, "service", SERVICE_AT)])
+    assert pairs[(1, 10)].engaged is None and pairs[(1, 10)].mutual is None
+
+
+def test_published_mutual_facing_allows_for_the_range_uncertainty():
+    # The customer's head is 25 degrees off the line to staff at the point estimate (tolerance 20); 0.3 m along
+    # the camera's line of sight (here the x axis) both heads face each other within it.
+    off = math.radians(25)
+    c = TrackedPerson(10, "customer", "service", SERVICE_AT, -math.pi / 2 + off, -math.pi / 2 + off)
+    sure = engagements_at([staff(1), c])[(1, 10)].mutual
+    unsure = TrackedPerson(10, "customer", "service", SERVICE_AT, c.head_heading_rad, c.body_heading_rad,
+                           range_sd_m=0.3, range_axis_rad=0.0)
+    assert sure is False and engagements_at([staff(1), unsure])[(1, 10)].mutual is True

@@ -29,6 +29,27 @@ from kiosk.core.measures import Sample, distance_stats, elapsed, eye_contact_rat
 WAIT_ZONES = ("queue", "service")
 
 
+@dataclass(frozen=True)
+class Engagement:
+    """What the episode logic decided about one staff member and one customer in one frame, both located.
+
+    Attributes:
+        staff_id, customer_id: their track ids (frame-local numbers, never stored).
+        distance_m: floor distance between them, metres.
+        engaged: the staff member engages the customer this frame (DESIGN §4: within ``engage_distance_m``, facing
+            within ``engage_angle_deg`` widened by the heading's uncertainty, and the customer is the nearest
+            person in that cone, rubric G6); None when the staff member's heading is unknown (no evidence).
+        mutual: both heads face each other where the pair could stand given the range uncertainty, within
+            ``mutual_facing_angle_deg`` widened the same way; None when either head is not seen.
+    """
+
+    staff_id: int
+    customer_id: int
+    distance_m: float
+    engaged: bool | None
+    mutual: bool | None
+
+
 class TimelineError(ValueError):
     """Frames arrived out of order or twice; the message names both timestamps."""
 
@@ -41,19 +62,19 @@ class _Window:
 
 @dataclass(frozen=True)
 class _View:
-    """One frame of a customer as seen from each located staff member: (staff id, mutual facing, distance)."""
+    """One frame of a customer as seen from each located staff member."""
 
     t: float
-    by_staff: tuple[tuple[int, bool | None, float], ...]
+    by_staff: tuple[Engagement, ...]
 
     def sample(self, server_id: int | None) -> Sample:
         """The frame's sample about the serving staff member, or the nearest one when they are not in view."""
         if not self.by_staff:
             return Sample(self.t, None, None)
-        chosen = next((v for v in self.by_staff if v[0] == server_id), None)
+        chosen = next((v for v in self.by_staff if v.staff_id == server_id), None)
         if chosen is None:
-            chosen = min(self.by_staff, key=lambda v: v[2])
-        return Sample(self.t, chosen[1], chosen[2])
+            chosen = min(self.by_staff, key=lambda v: v.distance_m)
+        return Sample(self.t, chosen.mutual, chosen.distance_m)
 
 
 @dataclass
@@ -76,6 +97,9 @@ class _Episode:
 class EpisodeTracker:
     """Turns a stream of :class:`SceneFrame` into :class:`Interaction` values.
 
+    After each ``update``, ``engagements`` holds that frame's :class:`Engagement` of every located staff-customer
+    pair: what the episodes used, published so the debug overlay draws the same decisions instead of its own.
+
     Example:
         >>> tracker = EpisodeTracker(ServiceSettings())
         >>> for frame in frames:
@@ -87,6 +111,7 @@ class EpisodeTracker:
         self._s = settings
         self._open: dict[int, _Episode] = {}
         self._last_t: float | None = None
+        self.engagements: tuple[Engagement, ...] = ()  # the last frame's, for the debug overlay to draw
 
     @property
     def open_count(self) -> int:
@@ -107,11 +132,13 @@ class EpisodeTracker:
                 "timestamps must strictly increase (check the video's clock or the source's frame order)"
             )
         self._last_t = t
-        staff = [p for p in frame.people if p.role == "staff"]
+        staff = [p for p in frame.people if p.role == "staff" and p.position_m is not None]
         located = [p for p in frame.people if p.position_m is not None]
+        self.engagements = tuple(self._engagement(st, c, located) for c in located if c.role == "customer"
+                                 for st in staff)
         for person in frame.people:
             if person.role == "customer":
-                self._observe_customer(t, person, staff, located)
+                self._observe_customer(t, person, tuple(e for e in self.engagements if e.customer_id == person.track_id))
         return self._sweep(t)
 
     def finish(self) -> list[Interaction]:
@@ -122,8 +149,7 @@ class EpisodeTracker:
 
     # --- per frame ---------------------------------------------------------------------------------------
 
-    def _observe_customer(self, t: float, c: TrackedPerson, staff: list[TrackedPerson],
-                          located: list[TrackedPerson]) -> None:
+    def _observe_customer(self, t: float, c: TrackedPerson, pairs: tuple[Engagement, ...]) -> None:
         s = self._s
         in_zone = c.zone in WAIT_ZONES
         ep = self._open.get(c.track_id)
@@ -149,35 +175,49 @@ class EpisodeTracker:
                 ep.service_since = t
             ep.last_in_service_at = t
         if ep.greeted_at is None:
-            self._update_engagement(t, ep, c, staff, located)
+            self._update_engagement(t, ep, pairs)
         if (ep.arrived and ep.service_started_at is None and ep.greeted_at is not None
                 and c.zone == "service" and ep.service_since is not None):
             ep.service_started_at = max(ep.greeted_at, ep.service_since)
-        ep.views.append(self._view(t, c, staff))
+        ep.views.append(_View(t, pairs))
 
-    def _update_engagement(self, t: float, ep: _Episode, c: TrackedPerson, staff: list[TrackedPerson],
-                           located: list[TrackedPerson]) -> None:
+    def _update_engagement(self, t: float, ep: _Episode, pairs: tuple[Engagement, ...]) -> None:
         s = self._s
-        if c.position_m is None:
-            return
-        for st in staff:
-            if st.position_m is None or st.heading_rad is None:
+        for pair in pairs:
+            if pair.engaged is None:
                 continue  # no evidence either way this frame
-            engaged = (distance(st.position_m, c.position_m) <= s.engage_distance_m
-                       and faces(st.position_m, st.heading_rad, c.position_m, self._tolerance(s.engage_angle_deg, st))
-                       and self._nearest_in_cone(st, located) == c.track_id)
-            w = ep.windows.get(st.track_id)
-            if not engaged:
-                ep.windows.pop(st.track_id, None)
+            w = ep.windows.get(pair.staff_id)
+            if not pair.engaged:
+                ep.windows.pop(pair.staff_id, None)
                 continue
             if w is None or t - w.last_support > s.evidence_gap_s:
-                w = ep.windows[st.track_id] = _Window(start=t, last_support=t)
+                w = ep.windows[pair.staff_id] = _Window(start=t, last_support=t)
             w.last_support = t
             if w.last_support - w.start >= s.engage_hold_s:
                 ep.greeted_at = max(w.start, ep.entered_at)
-                ep.server_id = st.track_id
+                ep.server_id = pair.staff_id
                 ep.windows.clear()
                 return
+
+    def _engagement(self, st: TrackedPerson, c: TrackedPerson, located: list[TrackedPerson]) -> Engagement:
+        """The one place that decides who engages whom and who faces whom (episodes and overlay alike)."""
+        s = self._s
+        assert st.position_m is not None and c.position_m is not None
+        d = distance(st.position_m, c.position_m)
+        engaged: bool | None = None
+        if st.heading_rad is not None:
+            engaged = (d <= s.engage_distance_m
+                       and faces(st.position_m, st.heading_rad, c.position_m, self._tolerance(s.engage_angle_deg, st))
+                       and self._nearest_in_cone(st, located) == c.track_id)
+        mutual: bool | None = None
+        if st.head_heading_rad is not None and c.head_heading_rad is not None:
+            # Judged where the two could stand given the camera's range uncertainty: a few decimetres along
+            # the line of sight turn the line between them by more than the tolerance (DESIGN §4 note).
+            tol_s = self._tolerance(s.mutual_facing_angle_deg, st)
+            tol_c = self._tolerance(s.mutual_facing_angle_deg, c)
+            mutual = any(faces(ps, st.head_heading_rad, pc, tol_s) and faces(pc, c.head_heading_rad, ps, tol_c)
+                         for ps in st.plausible_positions() for pc in c.plausible_positions())
+        return Engagement(st.track_id, c.track_id, d, engaged, mutual)
 
     def _nearest_in_cone(self, st: TrackedPerson, located: list[TrackedPerson]) -> int | None:
         assert st.position_m is not None and st.heading_rad is not None
@@ -192,24 +232,6 @@ class EpisodeTracker:
                 if d < best_d:
                     best, best_d = p.track_id, d
         return best
-
-    def _view(self, t: float, c: TrackedPerson, staff: list[TrackedPerson]) -> _View:
-        if c.position_m is None:
-            return _View(t, ())
-        tol = self._s.mutual_facing_angle_deg
-        out = []
-        for st in staff:
-            if st.position_m is None:
-                continue
-            mutual: bool | None = None
-            if st.head_heading_rad is not None and c.head_heading_rad is not None:
-                # Judged where the two could stand given the camera's range uncertainty: a few decimetres along
-                # the line of sight turn the line between them by more than the tolerance (DESIGN §4 note).
-                tol_s, tol_c = self._tolerance(tol, st), self._tolerance(tol, c)
-                mutual = any(faces(ps, st.head_heading_rad, pc, tol_s) and faces(pc, c.head_heading_rad, ps, tol_c)
-                             for ps in st.plausible_positions() for pc in c.plausible_positions())
-            out.append((st.track_id, mutual, distance(st.position_m, c.position_m)))
-        return _View(t, tuple(out))
 
     def _tolerance(self, angle_deg: float, person: TrackedPerson) -> float:
         """A facing tolerance widened by how unsure this person's heading is (a three-quarter view is not a

@@ -18,7 +18,7 @@ import numpy as np
 from kiosk.settings.tree import Settings
 from kiosk.core.geometry import CameraModel
 from kiosk.core.observation import Observation
-from kiosk.core.episodes import EpisodeTracker
+from kiosk.core.episodes import Engagement, EpisodeTracker
 from kiosk.core.scene import SceneFrame
 from kiosk.core.interaction import Interaction
 from kiosk.core.tracking import FloorTracker, ZoneMap, camera_from_settings
@@ -117,6 +117,11 @@ class Pipeline:
         self.last_frame = scene
         return done
 
+    @property
+    def engagements(self) -> tuple[Engagement, ...]:
+        """The last frame's staff-customer pairs as the episodes decided them (for the overlay)."""
+        return self._episodes.engagements
+
     def finish(self) -> list[Interaction]:
         """Close the episodes still open at the end of the stream."""
         return self._episodes.finish()
@@ -206,7 +211,7 @@ def analyze_video(path: Path, settings: Settings, progress: Callable[[int, int |
                 ended = pipeline.update(t, frame)
                 interactions += ended
                 if writer is not None:
-                    writer.write(frame, pipeline.last_observations, pipeline.last_frame, ended)
+                    writer.write(frame, pipeline.last_observations, pipeline.last_frame, ended, pipeline.engagements)
                 del frame  # frames live in memory only for the stage that needs them
                 frames += 1
                 last_t = t

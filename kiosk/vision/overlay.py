@@ -10,8 +10,10 @@ Drawn per frame:
 - each tracked person at their floor position: track id, role, zone, and floor arrows for the head (solid)
   and shoulder (thin) headings, half a metre long;
 - live indicators between every staff member and customer within the engagement distance: a floor line
-  with the distance, green while the staff member faces the customer within the engagement angle, and
-  "mutual" while both heads face each other within the eye-contact angle (the measures' own tests, DESIGN §4);
+  with the distance, green while the staff member engages the customer and "mutual" while both heads face
+  each other. These are the episode tracker's own decisions of the frame (``EpisodeTracker.engagements``:
+  nearest person in the cone, range and heading uncertainty), drawn, not recomputed, so the installer's video
+  shows what the measures used;
 - how long each customer track has stood in a waiting zone (this overlay's own count, not the episode
   machine's: arrival debounce and relinking are not applied), and the measures of the last interaction
   that ended.
@@ -28,12 +30,12 @@ from typing import Self
 import cv2
 import numpy as np
 
-from kiosk.settings.tree import CameraSettings, ServiceSettings
+from kiosk.core.episodes import Engagement
 from kiosk.core.geometry import CameraModel
-from kiosk.core.observation import Observation
-from kiosk.core.facing import distance, faces
-from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.core.interaction import Interaction
+from kiosk.core.observation import Observation
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.settings.tree import CameraSettings, ServiceSettings
 
 # MediaPipe pose topology, the segments worth drawing: face outline, arms, torso, legs.
 SKELETON = (
@@ -63,7 +65,7 @@ class OverlayWriter:
         path: the video to write (MPEG-4; the parent directory must exist).
         camera_settings: the calibration (zone polygons in pixels, image size).
         camera: the calibrated camera model (``Pipeline.camera``), to draw floor positions and headings.
-        service: the measure definitions, for the live engagement and mutual-facing indicators.
+        service: the measure definitions: pairs within ``engage_distance_m`` get a line.
         fps: the rate frames are written at (the rate they were analysed at).
         min_visibility: keypoints below this visibility are not drawn.
 
@@ -73,7 +75,7 @@ class OverlayWriter:
     Example:
         >>> with OverlayWriter(Path("debug.mp4"), settings.camera, pipeline.camera, settings.service, 10) as ov:
         ...     ended = pipeline.update(t, frame)
-        ...     ov.write(frame, observations, pipeline.last_frame, ended)
+        ...     ov.write(frame, observations, pipeline.last_frame, ended, pipeline.engagements)
     """
 
     def __init__(self, path: Path, camera_settings: CameraSettings, camera: CameraModel,
@@ -93,7 +95,7 @@ class OverlayWriter:
         self.frames = 0
 
     def write(self, frame_bgr: np.ndarray, observations: Sequence[Observation], scene: SceneFrame | None,
-              ended: Sequence[Interaction] = ()) -> None:
+              ended: Sequence[Interaction] = (), engagements: Sequence[Engagement] = ()) -> None:
         """Draw one analysed frame (not modified) and append it to the video.
 
         Args:
@@ -101,6 +103,7 @@ class OverlayWriter:
             observations: what pose + head found in it.
             scene: the tracked people (``Pipeline.last_frame``), or None before tracking.
             ended: interactions that ended with this frame (``Pipeline.update``'s result).
+            engagements: who engages and faces whom in this frame, as the episodes decided (``Pipeline.engagements``).
         """
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(f"frame_bgr must be a uint8 (height, width, 3) array, got {frame_bgr.dtype} {frame_bgr.shape}")
@@ -110,7 +113,7 @@ class OverlayWriter:
         for obs in observations:
             self._draw_skeleton(image, obs)
         if scene is not None:
-            self._draw_people(image, scene, scale)
+            self._draw_people(image, scene, engagements, scale)
         if ended:
             self._ended += len(ended)
             self._last_ended = ended[-1]
@@ -167,27 +170,20 @@ class OverlayWriter:
         if a is not None and b is not None:
             cv2.arrowedLine(image, a, b, ROLE_COLOURS[person.role], thick, cv2.LINE_AA, tipLength=0.3)
 
-    def _draw_people(self, image: np.ndarray, scene: SceneFrame, scale: np.ndarray) -> None:
-        s = self._service
-        staff = [p for p in scene.people if p.role == "staff" and p.position_m is not None]
-        for c in scene.people:
-            if c.role != "customer" or c.position_m is None:
+    def _draw_people(self, image: np.ndarray, scene: SceneFrame, engagements: Sequence[Engagement],
+                     scale: np.ndarray) -> None:
+        where = {p.track_id: p.position_m for p in scene.people if p.position_m is not None}
+        for e in engagements:
+            if e.distance_m > self._service.engage_distance_m or e.staff_id not in where or e.customer_id not in where:
                 continue
-            for st in staff:
-                assert st.position_m is not None
-                d = distance(st.position_m, c.position_m)
-                if d > s.engage_distance_m:
-                    continue
-                engaged = faces(st.position_m, st.heading_rad, c.position_m, s.engage_angle_deg)
-                mutual = (faces(st.position_m, st.head_heading_rad, c.position_m, s.mutual_facing_angle_deg)
-                          and faces(c.position_m, c.head_heading_rad, st.position_m, s.mutual_facing_angle_deg))
-                a, b = self._floor_px(st.position_m, scale), self._floor_px(c.position_m, scale)
-                if a is None or b is None:
-                    continue
-                cv2.line(image, a, b, ENGAGED if engaged else NOT_ENGAGED, 2 if engaged else 1, cv2.LINE_AA)
-                label = f"{d:.2f} m" + (" mutual" if mutual else "")
-                mid = ((a[0] + b[0]) // 2 + 4, (a[1] + b[1]) // 2)
-                cv2.putText(image, label, mid, _FONT, 0.35, ENGAGED if engaged else NOT_ENGAGED, 1, cv2.LINE_AA)
+            a, b = self._floor_px(where[e.staff_id], scale), self._floor_px(where[e.customer_id], scale)
+            if a is None or b is None:
+                continue
+            colour = ENGAGED if e.engaged else NOT_ENGAGED
+            cv2.line(image, a, b, colour, 2 if e.engaged else 1, cv2.LINE_AA)
+            label = f"{e.distance_m:.2f} m" + (" mutual" if e.mutual else "")
+            mid = ((a[0] + b[0]) // 2 + 4, (a[1] + b[1]) // 2)
+            cv2.putText(image, label, mid, _FONT, 0.35, colour, 1, cv2.LINE_AA)
         waiting = {}
         for p in scene.people:
             if p.role == "customer" and p.zone in ("queue", "service"):
