@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from kiosk.core.angles import wrap_rad
+
 Point = tuple[float, float]
 
 
@@ -14,8 +16,7 @@ def bearing(src: Point, dst: Point) -> float:
 
 def angle_off(heading_rad: float, src: Point, dst: Point) -> float:
     """How far (radians, 0..pi) a person at ``src`` facing ``heading_rad`` looks away from ``dst``."""
-    d = (heading_rad - bearing(src, dst) + math.pi) % (2 * math.pi) - math.pi
-    return abs(d)
+    return abs(wrap_rad(heading_rad - bearing(src, dst)))
 
 
 def faces(src: Point, heading_rad: float | None, dst: Point, tolerance_deg: float) -> bool:

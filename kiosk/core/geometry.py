@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kiosk.core.angles import wrap_rad
 from kiosk.core.observation import (
     LEFT_ANKLE, LEFT_EAR, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, NOSE,
     RIGHT_ANKLE, RIGHT_EAR, RIGHT_HIP, RIGHT_KNEE, RIGHT_SHOULDER,
@@ -240,17 +241,12 @@ def heading_from_yaw(camera: CameraModel, floor_xy: tuple[float, float], yaw_deg
     Yaw 0 faces the camera; +90 faces the image's right, which on the floor is a quarter turn
     counter-clockwise from the direction towards the camera (the camera's x axis is forward x up).
     """
-    return wrap_angle(camera.to_camera_angle(floor_xy) + math.radians(yaw_deg))
+    return wrap_rad(camera.to_camera_angle(floor_xy) + math.radians(yaw_deg))
 
 
 def yaw_from_heading(camera: CameraModel, floor_xy: tuple[float, float], heading_rad: float) -> float:
     """Inverse of :func:`heading_from_yaw`, in degrees within -180..180."""
-    return math.degrees(wrap_angle(heading_rad - camera.to_camera_angle(floor_xy)))
-
-
-def wrap_angle(a: float) -> float:
-    """Angle in radians wrapped to -pi..pi."""
-    return (a + math.pi) % (2 * math.pi) - math.pi
+    return math.degrees(wrap_rad(heading_rad - camera.to_camera_angle(floor_xy)))
 
 
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:

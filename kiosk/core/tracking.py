@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from norfair import Detection, Tracker
 
+from kiosk.core.angles import wrap_rad
 from kiosk.settings.tree import BodySettings, CameraSettings, CounterSettings, TrackingSettings
 from kiosk.core.geometry import (
     CameraModel, FloorFix, apply_homography, camera_from_floor_points, heading_from_yaw, intrinsics_from_hfov,
-    locate_person, point_in_polygon, refine_with_height, wrap_angle,
+    locate_person, point_in_polygon, refine_with_height,
 )
 from kiosk.core.observation import Observation
 from kiosk.core.placement import FloorEstimate, hidden_by_counter, zone_posterior
@@ -246,5 +247,5 @@ def _circular_median(angles: list[float | None], latest: float | None) -> float 
     """Median of angles around the latest one (no wrap-around jumps); None when this frame has none."""
     if latest is None:
         return None
-    offsets = [wrap_angle(a - latest) for a in angles if a is not None]
-    return wrap_angle(latest + float(np.median(offsets)))
+    offsets = [wrap_rad(a - latest) for a in angles if a is not None]
+    return wrap_rad(latest + float(np.median(offsets)))

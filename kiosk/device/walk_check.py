@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from kiosk.core.angles import wrap_rad
 from kiosk.core.geometry import point_in_polygon
 from kiosk.core.scene import SceneFrame, ZoneName
 from kiosk.core.tracking import ZoneMap
@@ -185,8 +186,7 @@ def miss(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: 
     r_mark = math.dist(camera_xy, mark_xy)
     bearing = math.atan2(seen_xy[1] - camera_xy[1], seen_xy[0] - camera_xy[0]) \
         - math.atan2(mark_xy[1] - camera_xy[1], mark_xy[0] - camera_xy[0])
-    bearing = (bearing + math.pi) % (2 * math.pi) - math.pi
-    return abs(r_mark * bearing), math.dist(camera_xy, seen_xy) - r_mark
+    return abs(r_mark * wrap_rad(bearing)), math.dist(camera_xy, seen_xy) - r_mark
 
 
 def mark_cost(camera_xy: tuple[float, float], mark_xy: tuple[float, float], seen_xy: tuple[float, float],

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kiosk.core.angles import wrap_deg
 from kiosk.core.body_model import side_visibility, skeleton_points
 from kiosk.settings.tree import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
 from kiosk.core.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
@@ -260,8 +261,8 @@ def observe(scene: Scene, cam: CameraModel, t: float, states: dict[str, _State],
         true_yaw = yaw_from_heading(cam, st.position, st.head_heading)
         # A face turned well away from the camera cannot be read.
         if abs(true_yaw) < 120 and rng.random() >= n.head_dropout:
-            head = HeadPose(yaw_deg=_wrap_deg(true_yaw + rng.normal(0, n.yaw_deg)), confidence=0.8)
-        torso = _wrap_deg(yaw_from_heading(cam, st.position, st.body_heading) + rng.normal(0, n.torso_yaw_deg))
+            head = HeadPose(yaw_deg=wrap_deg(true_yaw + rng.normal(0, n.yaw_deg)), confidence=0.8)
+        torso = wrap_deg(yaw_from_heading(cam, st.position, st.body_heading) + rng.normal(0, n.torso_yaw_deg))
         out.append(Observation(t=t, keypoints=kp, bbox=bbox, score=0.9, head=head, torso_yaw_deg=torso))
     return out
 
@@ -270,10 +271,6 @@ def _shapes(scene: Scene) -> dict[str, tuple[float, float]]:
     """Each person's build (width, torso length factors), fixed by the scene's seed."""
     rng = np.random.default_rng(scene.seed + 7919)
     return {p.name: (float(rng.uniform(0.9, 1.12)), float(rng.normal(1.0, 0.04))) for p in scene.person}
-
-
-def _wrap_deg(a: float) -> float:
-    return (a + 180.0) % 360.0 - 180.0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.core.angles import wrap_deg
 from kiosk.core.geometry import CameraModel, yaw_from_heading
 from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 from kiosk.sim.simulate import Scene, SceneError, counter_box, states_at, true_camera
@@ -79,7 +80,7 @@ class Sprite:
         w = self.bgr.shape[1]
         return replace(self, name=self.name + " (mirrored)", bgr=self.bgr[:, ::-1].copy(),
                        alpha=self.alpha[:, ::-1].copy(), anchor_x=w - 1 - self.anchor_x,
-                       yaw_deg=_wrap_deg(-self.yaw_deg))
+                       yaw_deg=wrap_deg(-self.yaw_deg))
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,6 @@ class CutoutSpec:
                        frame=None if "frame" not in entry else int(entry["frame"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ComposeError(f"cut-out entry {entry!r} lacks or misstates {exc} (posture: standing or walking)") from exc
-
-
-def _wrap_deg(a: float) -> float:
-    return (a + 180.0) % 360.0 - 180.0
 
 
 def _read_source(spec: CutoutSpec, data_dir: Path) -> np.ndarray:
@@ -398,7 +395,7 @@ def _cast(person: str, names: list[str], sprites: list[Sprite]) -> list[Sprite]:
 def _preference(sprite: Sprite, yaw_deg: float, walking: bool) -> tuple[bool, bool, float]:
     """Sort key: facing the right way (within what a by-eye facing is good for) first, then the same posture
     (standing or mid-stride), then the nearest facing."""
-    off = abs(_wrap_deg(sprite.yaw_deg - yaw_deg))
+    off = abs(wrap_deg(sprite.yaw_deg - yaw_deg))
     return off > _FACING_MATCH_DEG, sprite.walking != walking, off
 
 

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from kiosk.core.angles import wrap_deg
 from kiosk.core.observation import LEFT_SHOULDER, NOSE, RIGHT_SHOULDER, HeadPose
 
 # Face keypoints in MediaPipe pose order: nose, left eye inner/centre/outer, right eye inner/centre/outer,
@@ -154,11 +155,6 @@ def _search_with_spread(observed: np.ndarray, weights: np.ndarray, seen: np.ndar
     return yaw0, pitch0, float(_cost(residual, roll)[i]), spread
 
 
-def _wrap_deg(angle: float) -> float:
-    wrapped = (angle + 180.0) % 360.0 - 180.0
-    return 180.0 if wrapped == -180.0 and angle > 0 else wrapped
-
-
 def head_pose_from_keypoints(
     keypoints: np.ndarray, min_visibility: float = 0.5, aspect_ratio: float = 1.0
 ) -> HeadPose | None:
@@ -211,7 +207,7 @@ def head_pose_from_keypoints(
     # A residual of a quarter of the face's spread means the points hardly look like a head.
     fit_quality = max(0.0, 1.0 - res / 0.25)
     confidence = float(np.clip(fit_quality * weights.mean() * seen.mean(), 0.0, 1.0))
-    return HeadPose(yaw_deg=_wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence,
+    return HeadPose(yaw_deg=wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence,
                     yaw_sd_deg=float(min(yaw_sd, 180.0)))
 
 
@@ -250,4 +246,4 @@ def torso_yaw_from_world(
     nose_seen = visibility is None or np.asarray(visibility)[NOSE] >= min_visibility
     if nose_seen and float(nose_offset @ forward) < -_NOSE_FRONT_MARGIN_M:
         yaw += math.pi
-    return _wrap_deg(math.degrees(yaw))
+    return wrap_deg(math.degrees(yaw))
