@@ -24,7 +24,7 @@ STAND_IN = {
     "demo/run.py": "import kiosk.terminal.app\nimport kiosk.central.app\n",
     "terminal/app.py": "import kivy\nimport kiosk.device.sync\n",
     "central/app.py": "import fastapi\nimport sqlalchemy\nimport kiosk.core.episodes\n",
-    "device/sync.py": "import requests\nimport sqlite3\nimport kiosk.vision.pose\n",
+    "device/sync.py": "import requests\nimport sqlite3\nimport kiosk.vision.pose\nimport kiosk.clock\n",
     "device/store.py": "import sqlite3\n",
     "vision/pose.py": "import cv2\nimport mediapipe\nimport kiosk.sim.simulate\n",
     "sim/simulate.py": "import kiosk.core.episodes\n",
@@ -32,6 +32,7 @@ STAND_IN = {
     "core/scene.py": "",
     "settings/tree.py": "import pydantic\nimport kiosk.wire.aggregate\n",
     "wire/aggregate.py": "",
+    "clock.py": "import datetime\n",
 }
 
 
@@ -83,6 +84,7 @@ def test_the_stand_in_keeps_every_contract(tmp_path: Path):
     ("core loads sqlalchemy", {"core/scene.py": "import sqlalchemy.orm\n"}, {"core"}),
     ("core loads sqlite3", {"core/scene.py": "def f():\n    import sqlite3\n"}, {"core"}),
     ("core loads requests", {"core/scene.py": "import requests\n"}, {"core"}),
+    ("core reads the wall clock", {"core/scene.py": "from kiosk.clock import utc_now\n"}, {"core"}),
     ("core loads the device", {"core/scene.py": "import kiosk.device.store\n"}, {"layers"}),
     ("settings load the core", {"settings/tree.py": "import kiosk.core.scene\n"}, {"layers"}),
     ("two modules import each other", {"device/store.py": "import kiosk.device.sync\n",

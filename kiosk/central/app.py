@@ -25,6 +25,7 @@ from kiosk.central.csrf import OriginCheck
 from kiosk.central.device_gate import DeviceGate
 from kiosk.central.errors import http_error, readable_422
 from kiosk.central.limits import BodySizeLimit, RateLimiter, SecurityHeaders
+from kiosk.clock import utc_now
 from kiosk.settings.central import CentralSettings
 from kiosk.central.throttle import FailureThrottle, HashGate
 
@@ -33,15 +34,11 @@ API_PREFIX = "/api/v1"
 DEVICE_PATHS = frozenset({f"{API_PREFIX}/aggregates", f"{API_PREFIX}/heartbeat", f"{API_PREFIX}/manager-calls"})
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def create_app(
     settings: CentralSettings,
     *,
     engine: Engine | None = None,
-    clock: Callable[[], dt.datetime] = _utcnow,
+    clock: Callable[[], dt.datetime] = utc_now,
     rate_clock: Callable[[], float] | None = None,
 ) -> FastAPI:
     """Build the central server.

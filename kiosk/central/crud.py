@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import models as m
 from kiosk.central.security import hash_password, new_token, token_hash, verify_password
+from kiosk.clock import utc_now
 from kiosk.wire.heartbeat import HeartbeatPayload
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # deps.ID_PATTERN
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _check_id(kind: str, value: str) -> str:
@@ -51,7 +48,7 @@ def create_store(session: Session, store_id: str, region_id: str, name: str | No
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"timezone {timezone!r} is not an IANA zone name (e.g. Europe/Berlin)") from None
-    store = m.Store(id=store_id, region_id=region_id, name=name or store_id, timezone=timezone, created_at=utcnow())
+    store = m.Store(id=store_id, region_id=region_id, name=name or store_id, timezone=timezone, created_at=utc_now())
     session.add(store)
     session.flush()
     return store
@@ -65,7 +62,7 @@ def create_device(session: Session, device_id: str, store_id: str) -> tuple[m.De
     if session.get(m.Device, device_id) is not None:
         raise ValueError(f"device {device_id!r} already exists")
     token = new_token()
-    device = m.Device(id=device_id, store_id=store_id, token_hash=token_hash(token), created_at=utcnow())
+    device = m.Device(id=device_id, store_id=store_id, token_hash=token_hash(token), created_at=utc_now())
     session.add(device)
     session.flush()
     return device, token
@@ -91,7 +88,7 @@ def revoke_device(session: Session, device_id: str) -> None:
     """Its token stops working at once (401); its data stays. ``rotate_device_token`` brings it back."""
     device = _device(session, device_id)
     if device.revoked_at is None:
-        device.revoked_at = utcnow()
+        device.revoked_at = utc_now()
 
 
 def device_by_token(session: Session, token: str) -> m.Device | None:
@@ -169,7 +166,7 @@ def create_user(
             raise ValueError(f"region {rid!r} does not exist")
         regions.append(region)
     user = m.User(
-        username=username, password_hash=hash_password(password), role=role, store_id=store_id, created_at=utcnow()
+        username=username, password_hash=hash_password(password), role=role, store_id=store_id, created_at=utc_now()
     )
     user.regions = regions
     session.add(user)
@@ -202,7 +199,7 @@ def end_sessions(session: Session, username: str) -> int:
 def set_user_disabled(session: Session, username: str, disabled: bool) -> None:
     """Disable (and sign out everywhere) or re-enable a user."""
     user = _user(session, username)
-    user.disabled_at = (user.disabled_at or utcnow()) if disabled else None
+    user.disabled_at = (user.disabled_at or utc_now()) if disabled else None
     if disabled:
         end_sessions(session, username)
 
@@ -217,7 +214,7 @@ def reset_password(session: Session, username: str, password: str) -> None:
 def open_session(session: Session, user: m.User, ttl_s: int) -> str:
     """Start a login session; returns the cookie value (only its hash is stored)."""
     token = new_token()
-    now = utcnow()
+    now = utc_now()
     session.execute(delete(m.LoginSession).where(m.LoginSession.user_id == user.id, m.LoginSession.expires_at < now))
     session.add(m.LoginSession(token_hash=token_hash(token), user_id=user.id, expires_at=now + dt.timedelta(seconds=ttl_s)))
     return token
@@ -227,7 +224,7 @@ def user_by_session(session: Session, token: str) -> m.User | None:
     row = session.get(m.LoginSession, token_hash(token))
     if row is None:
         return None
-    if row.expires_at < utcnow():
+    if row.expires_at < utc_now():
         return None
     user = session.get(m.User, row.user_id)
     return user if user is not None and user.disabled_at is None else None

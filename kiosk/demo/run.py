@@ -36,6 +36,7 @@ from typing import Callable
 import numpy as np
 import requests
 
+from kiosk.clock import utc_now
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.demo.history import CHARACTERS, backfill, follow_up
 from kiosk.device.manager_call import ManagerCaller
@@ -333,7 +334,7 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
     workdir.mkdir(parents=True)
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    day = datetime.now(timezone.utc).date() - timedelta(days=1)
+    day = utc_now().date() - timedelta(days=1)
     say(f"[1/5] central server (SQLite in {workdir / 'central'}) starting on {url}")
     servers: list[subprocess.Popen] = []
     try:
@@ -363,7 +364,7 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
             raise
         pool.shutdown()
         bank = next(p for p in PLANS if p.mood < 0)
-        called = ManagerCaller(settings[bank.store_id], 5.0)(datetime.now(timezone.utc))
+        called = ManagerCaller(settings[bank.store_id], 5.0)(utc_now())
         say(f"      a customer at {bank.name} called a manager: "
             + ("the dashboard shows the call" if called else "the call did not reach the server"))
         say("[4/5] reading the dashboard's numbers")

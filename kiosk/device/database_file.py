@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.clock import utc_now
 from kiosk.core.privacy import TimedInteraction
 from kiosk.core.interaction import Interaction
 
@@ -187,7 +188,7 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
 
 
 def move_aside(path: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # only a file name: the one clock read in the store
+    stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")  # only a file name: the one clock read in the store
     target, n = path.with_name(f"{path.name}.corrupt-{stamp}"), 1
     while target.exists():
         target, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1

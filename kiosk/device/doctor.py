@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import requests
 
+from kiosk.clock import utc_now
 from kiosk.settings.tree import Settings
 from kiosk.settings.device import DeviceSettings
 from kiosk.device.database_file import DB_FILENAME, integrity_problems
@@ -477,7 +478,7 @@ def default_checks(
     names the check this one needs: when that failed, this one is skipped."""
     data_dir, sync = Path(settings.store.data_dir), settings.sync
     size = (settings.camera.width_px, settings.camera.height_px)
-    clock = now or (lambda: datetime.now(UTC))
+    clock = now or utc_now
     return [
         ("camera", lambda: check_camera(device.camera_source, size)),
         ("models", lambda: check_models(settings.vision.backend)),

@@ -19,16 +19,17 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import requests
 import requests.auth
 
 from kiosk import __version__
+from kiosk.clock import utc_now
 from kiosk.device.database_file import DB_FILENAME, parse_opt
 from kiosk.device.sync import BearerAuth, check_sync_settings
-from kiosk.settings.tree import Settings, SyncSettings
+from kiosk.settings.tree import Settings
 from kiosk.wire.heartbeat import ENDPOINT, HeartbeatPayload
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def send_heartbeat(
             # The beat matters most when something is wrong: send it with the outbox unknown rather than not at all.
             log.warning("heartbeat: cannot read the outbox in %s: %s", settings.store.data_dir, exc)
             status = TerminalStatus()
-    payload = build_payload(settings, status, (clock or _utc_now)())
+    payload = build_payload(settings, status, (clock or utc_now)())
     url = sync.server_url.rstrip("/") + ENDPOINT
     own = session is None
     session = session or requests.Session()
@@ -174,5 +175,3 @@ def _server_time(response: requests.Response) -> datetime | None:
     return when if when is not None and when.tzinfo is not None else None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)

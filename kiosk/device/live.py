@@ -16,9 +16,10 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from kiosk.clock import utc_now
 from kiosk.settings.tree import Settings
 from kiosk.core.rubrics import Rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
@@ -43,7 +44,7 @@ class LiveFeed:
     def __init__(self, settings: Settings, source: str, store: Store, rubric: Rubric, *,
                  pipeline_factory: Callable[[Settings, float], Any] | None = None,
                  source_factory: Callable[[str], Any] | None = None, retry_s: float = 5.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), max_bad_frames: int = 50) -> None:
+                 clock: Callable[[], datetime] = utc_now, max_bad_frames: int = 50) -> None:
         self._settings, self._spec, self._store, self._rubric = settings, source, store, rubric
         self._pipeline_factory = pipeline_factory or _default_pipeline
         self._source_factory = source_factory or (lambda spec: _default_source(settings, spec))

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from kiosk import __version__
+from kiosk.clock import utc_now
 from kiosk.settings.tree import Settings, SyncSettings
 from kiosk.core.privacy import aggregate
 from kiosk.device.database import CloseReport, OutboxBatch, Store, StoreError
@@ -185,7 +186,7 @@ def sync_once(
         TokenRejectedError, ServerUnreachableError, ServerTimeoutError, ServerRefusedError, SyncConfigError:
             sending stopped; the unsent batches stay in the outbox; ``exc.report`` has the progress.
     """
-    sync, clock = settings.sync, clock or _utc_now
+    sync, clock = settings.sync, clock or utc_now
     own_session = session is None
     session = session or build_session(sync)
     url = sync.server_url.rstrip("/") + ENDPOINT
@@ -219,7 +220,7 @@ def sync_once(
 
 def run_sync(settings: Settings, *, now: datetime | None = None) -> SyncReport:
     """What ``kiosk sync`` does: open the store in ``store.data_dir``, close finished days, send, close."""
-    now = now or _utc_now()
+    now = now or utc_now()
     with Store.in_data_dir(settings.store.data_dir, max_size_bytes=int(settings.store.max_db_mb * 1e6)) as store:
         fill_outbox(store, settings, now)
         return sync_once(store, settings)
@@ -235,7 +236,7 @@ class SyncLoop:
     def __init__(self, store: Store, settings: Settings, *, clock: Callable[[], datetime] | None = None,
                  session: requests.Session | None = None) -> None:
         self._store, self._settings = store, settings
-        self._clock = clock or _utc_now
+        self._clock = clock or utc_now
         self._session = session
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -348,7 +349,3 @@ def _is_local(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -16,13 +16,14 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kivy.config import Config
 
+from kiosk.clock import utc_now
 from kiosk.device.feed import PipelineFeed, PipelineSnapshot
 from kiosk.terminal.fonts import FontSet, find_fonts
 from kiosk.terminal.i18n import is_arabic_script, is_rtl, text
@@ -50,7 +51,7 @@ class TerminalContext:
     store: Any
     sync: Any | None = None
     on_feedback: Callable[[Feedback], None] = log_feedback
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = utc_now
     manager_call: Callable[[datetime], bool] | None = None
 
 

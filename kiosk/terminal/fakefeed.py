@@ -13,10 +13,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
+from kiosk.clock import utc_now
 from kiosk.device.feed import PipelineSnapshot
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class FakeFeed:
         self._snap = PipelineSnapshot(status="stopped", message="not started")
         self._demo, self._cycle_s, self._fps = demo, cycle_s, fps
         self._size = size_px
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self._preview = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
