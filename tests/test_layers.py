@@ -31,8 +31,9 @@ STAND_IN = {
     "core/episodes.py": "import kiosk.core.scene\nimport kiosk.settings.tree\n",
     "core/scene.py": "",
     "settings/tree.py": "import pydantic\nimport kiosk.wire.aggregate\n",
-    "wire/aggregate.py": "",
+    "wire/aggregate.py": "import kiosk.vocabulary\n",
     "clock.py": "import datetime\n",
+    "vocabulary.py": "import typing\n",
 }
 
 
@@ -87,6 +88,7 @@ def test_the_stand_in_keeps_every_contract(tmp_path: Path):
     ("core reads the wall clock", {"core/scene.py": "from kiosk.clock import utc_now\n"}, {"core"}),
     ("core loads the device", {"core/scene.py": "import kiosk.device.store\n"}, {"layers"}),
     ("settings load the core", {"settings/tree.py": "import kiosk.core.scene\n"}, {"layers"}),
+    ("the vocabulary loads the wire format", {"vocabulary.py": "import kiosk.wire.aggregate\n"}, {"layers"}),
     ("two modules import each other", {"device/store.py": "import kiosk.device.sync\n",
                                        "device/sync.py": "import kiosk.device.store\n"}, {"cycles"}),
     ("two core modules import each other", {"core/scene.py": "import kiosk.core.episodes\n"}, {"cycles"}),

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiosk.wire.aggregate import MEASURES, Aggregate
+from kiosk.vocabulary import MEASURES
+from kiosk.wire.aggregate import Aggregate
 from kiosk.central import models as m
 from kiosk.central.partitions import ensure_partitions
 from kiosk.settings.central import CentralSettings
@@ -202,7 +203,7 @@ def _row_values(r: Aggregate, tz: ZoneInfo, batch_id: str, now: dt.datetime) -> 
         "greeted": d["greeted"],
         "abandoned": d["abandoned"],
         **{f"rating_{k}": c for k, c in d["ratings"].items()},
-        "measures": {name: d[name] for name in m.MEASURES},
+        "measures": {name: d[name] for name in MEASURES},
         "within_target": d["within_target"],
         "reasons": d.get("reasons") or None,
         "batch_id": batch_id,

@@ -32,8 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The four measures every aggregate carries (kiosk.wire.aggregate.MEASURES), in report order.
-MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timestamp that goes in as any aware datetime and always comes out aware, in UTC.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from kiosk.central.models import MEASURES
+from kiosk.vocabulary import MEASURES
 
 STATS = ("p50", "p90", "mean")
 _SUMS = ("n", "p50_sum", "p90_sum", "mean_sum")

@@ -25,8 +25,7 @@ from kiosk.core.facing import angle_off, distance, faces
 from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.core.interaction import Interaction
 from kiosk.core.measures import Sample, distance_stats, elapsed, eye_contact_ratio
-
-WAIT_ZONES = ("queue", "service")
+from kiosk.vocabulary import WAIT_ZONES
 
 
 @dataclass(frozen=True)

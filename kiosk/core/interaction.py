@@ -7,6 +7,8 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from kiosk.vocabulary import RATINGS
+
 _TIMES = ("arrived_at", "greeted_at", "service_started_at", "left_at")
 _DURATIONS = ("greeting_s", "wait_s", "service_s")
 
@@ -52,7 +54,7 @@ class Interaction:
                 raise ValueError(f"Interaction.{name} must not be negative, got {v!r}")
         if self.eye_contact_ratio is not None and not 0.0 <= self.eye_contact_ratio <= 1.0:
             raise ValueError(f"Interaction.eye_contact_ratio must be within 0..1, got {self.eye_contact_ratio!r}")
-        if self.rating is not None and self.rating not in (1, 2, 3, 4):
+        if self.rating is not None and self.rating not in RATINGS:
             raise ValueError(f"Interaction.rating must be 1-4 or None, got {self.rating!r}")
         if self.greeted != (self.greeted_at is not None):
             raise ValueError("Interaction.greeted must be True exactly when greeted_at is set")

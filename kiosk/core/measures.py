@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Iterable, Literal, get_args
+from typing import Iterable
 
-DistanceBand = Literal["intimate", "personal", "social", "public"]
-DISTANCE_BANDS: tuple[DistanceBand, ...] = get_args(DistanceBand)
+from kiosk.vocabulary import DISTANCE_BANDS, DistanceBand
 
 
 @dataclass(frozen=True)

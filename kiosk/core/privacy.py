@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
+from kiosk.vocabulary import RATINGS
 from kiosk.wire.aggregate import REASON_CODES, RATING_VALUES, Aggregate, CriterionCount, MeasureStats
 from kiosk.core.interaction import Interaction
 
@@ -65,7 +66,7 @@ class TimedRating:
     no_customer: bool = False
 
     def __post_init__(self) -> None:
-        if self.value not in (1, 2, 3, 4):
+        if self.value not in RATINGS:
             raise ValueError(f"TimedRating.value must be 1-4, got {self.value!r}")
         _require_aware("TimedRating.rated_at", self.rated_at)
 

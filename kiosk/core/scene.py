@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
-Role = Literal["staff", "customer"]
-ZoneName = Literal["staff", "service", "queue"]
-ROLES = ("staff", "customer")
-ZONES = ("staff", "service", "queue")
+from kiosk.vocabulary import ROLES, ZONES, Role, ZoneName
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from kiosk.core.geometry import (
 from kiosk.core.observation import Observation
 from kiosk.core.placement import FloorEstimate, hidden_by_counter, zone_posterior
 from kiosk.core.plausibility import FEET, HEAD, KNEES, check_skeleton
-from kiosk.core.scene import Role, SceneFrame, TrackedPerson, ZoneName
+from kiosk.core.scene import SceneFrame, TrackedPerson
+from kiosk.vocabulary import Role, ZoneName
 
 # When zones overlap, the more specific one wins: behind the counter is staff, at the counter is service.
 _ZONE_PRIORITY: tuple[ZoneName, ...] = ("staff", "service", "queue")

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Self
 
+from kiosk.vocabulary import RATINGS
 from kiosk.wire.aggregate import Aggregate, AggregateBatch
 from kiosk.wire.aggregate import REASON_CODES
 from kiosk.core.privacy import ReasonCount, TimedInteraction, TimedRating
@@ -252,7 +253,7 @@ class Store:
         """Store a rating tap (1-4). Linked to ``interaction_id`` (a later tap for it replaces the earlier one),
         or stand-alone; ``no_customer`` marks a stand-alone tap while the camera saw no one at the counter.
         The interaction it is linked to may be stored later: the customer taps before they leave."""
-        if value not in (1, 2, 3, 4):
+        if value not in RATINGS:
             raise ValueError(f"rating value must be 1-4, got {value!r}")
         if no_customer and interaction_id is not None:
             raise ValueError("a rating linked to an interaction cannot be flagged no_customer")

@@ -28,8 +28,9 @@ import numpy as np
 
 from kiosk.core.angles import wrap_rad
 from kiosk.core.geometry import point_in_polygon
-from kiosk.core.scene import SceneFrame, ZoneName
+from kiosk.core.scene import SceneFrame
 from kiosk.core.tracking import ZoneMap
+from kiosk.vocabulary import ZoneName
 
 # What "measures greetings and distances well enough" means (issue 11's targets for the staff member's floor
 # error, applied to both sides): a greeting is judged on a 2 m distance and a facing line, a distance band edge

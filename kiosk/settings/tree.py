@@ -20,6 +20,7 @@ from kiosk.settings.central import CentralSettings
 from kiosk.settings.device import DeviceSettings
 from kiosk.settings.rubric_names import is_rubric_name, shipped_rubrics
 from kiosk.settings.terminal import TerminalSettings
+from kiosk.vocabulary import ZoneName
 
 ENV_PREFIX = "KIOSK_"
 
@@ -61,7 +62,7 @@ class BodySettings(_Section):
 class Zone(_Section):
     """A named polygon in image pixels (x, y), set by calibration."""
 
-    name: Literal["staff", "service", "queue"]
+    name: ZoneName
     polygon_px: list[tuple[float, float]] = Field(min_length=3)
 
 

@@ -20,7 +20,6 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -34,6 +33,7 @@ from kiosk.core.episodes import EpisodeTracker
 from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.core.interaction import Interaction
 from kiosk.core.tracking import FloorTracker, ZoneMap, camera_from_settings
+from kiosk.vocabulary import ZONES, Role, ZoneName
 
 
 class SceneError(ValueError):
@@ -64,11 +64,11 @@ class SceneNoise(_M):
 class SceneCounter(_M):
     height_m: float = Field(1.05, gt=0, le=2)
     depth_m: float = Field(0.85, gt=0, le=3, description="From the service zone's near edge towards the staff.")
-    hides: list[Literal["staff", "customer"]] = Field(default_factory=lambda: ["staff"])
+    hides: list[Role] = Field(default_factory=lambda: ["staff"])
 
 
 class SceneZone(_M):
-    name: Literal["staff", "service", "queue"]
+    name: ZoneName
     polygon_m: list[tuple[float, float]] = Field(min_length=3)
 
 
@@ -82,7 +82,7 @@ class Keyframe(_M):
 
 class ScenePerson(_M):
     name: str
-    role: Literal["staff", "customer"]
+    role: Role
     height_m: float = Field(1.70, ge=1.0, le=2.3)
     keyframes: list[Keyframe] = Field(min_length=1)
     unseen: list[tuple[float, float]] = Field(default_factory=list, description="Intervals the camera misses them.")
@@ -179,7 +179,7 @@ def states_at(scene: Scene, t: float) -> dict[str, _State]:
 
 def zone_of(scene: Scene, xy: tuple[float, float]) -> str | None:
     """The scene's zone (staff wins over service over queue) a true floor position lies in."""
-    for name in ("staff", "service", "queue"):
+    for name in ZONES:  # in this order: staff wins
         for z in scene.zones:
             if z.name == name and point_in_polygon(xy, np.asarray(z.polygon_m)):
                 return name

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from kiosk.vocabulary import RATINGS
 from kiosk.wire.aggregate import REASON_CODES, ReasonCode
 from kiosk.device.feed import PipelineSnapshot
 
@@ -41,7 +42,7 @@ class RatingRecord:
     no_customer: bool = False
 
     def __post_init__(self) -> None:
-        if self.value not in (1, 2, 3, 4):
+        if self.value not in RATINGS:
             raise ValueError(f"RatingRecord.value must be 1-4, got {self.value!r}")
         if self.rated_at.tzinfo is None:
             raise ValueError(f"RatingRecord.rated_at must be timezone-aware, got {self.rated_at!r}")
@@ -131,7 +132,7 @@ class RatingDesk:
 
     def tap(self, value: int, at: datetime, snap: PipelineSnapshot) -> Outcome:
         """A face was tapped at ``at`` (UTC) while the pipeline showed ``snap``."""
-        if value not in (1, 2, 3, 4):
+        if value not in RATINGS:
             raise ValueError(f"rating value must be 1-4, got {value!r}")
         if self._last_counted is not None and abs(at - self._last_counted) < self._dedupe:
             self.repeats += 1

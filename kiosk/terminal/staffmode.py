@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.terminal.zone_drawing import ZONE_NAMES, DrawnZone, save_zones
+from kiosk.terminal.zone_drawing import DrawnZone, save_zones
 from kiosk.settings.pin import verify_pin
 from kiosk.terminal.staffstatus import StaffStatus, gather, status_lines
 from kiosk.terminal.workers import Periodic, run_once
+from kiosk.vocabulary import ZONES
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class StaffMixin:
         self.calibrating, self.zone_draft, self.zones_saved = not self.calibrating, [], False
 
     def choose_zone(self, name: str) -> None:
-        if name in ZONE_NAMES:
+        if name in ZONES:
             self.zone_choice, self.zone_draft = name, []
 
     def add_zone_point(self, point: tuple[float, float]) -> None:

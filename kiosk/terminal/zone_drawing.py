@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-ZONE_NAMES = ("staff", "service", "queue")
+from kiosk.vocabulary import ZONES
+
 ZONES_FILENAME = "zones.toml"
 
 
@@ -23,8 +24,8 @@ class DrawnZone:
     polygon_px: tuple[tuple[float, float], ...]
 
     def __post_init__(self) -> None:
-        if self.name not in ZONE_NAMES:
-            raise ValueError(f"DrawnZone.name must be one of {ZONE_NAMES}, got {self.name!r}")
+        if self.name not in ZONES:
+            raise ValueError(f"DrawnZone.name must be one of {ZONES}, got {self.name!r}")
         if len(self.polygon_px) < 3:
             raise ValueError(f"DrawnZone.polygon_px needs 3 or more corners, got {len(self.polygon_px)}")
 

@@ -36,6 +36,7 @@ from kiosk.core.interaction import Interaction
 from kiosk.core.observation import Observation
 from kiosk.core.scene import SceneFrame, TrackedPerson
 from kiosk.settings.tree import CameraSettings, ServiceSettings
+from kiosk.vocabulary import WAIT_ZONES
 
 # MediaPipe pose topology, the segments worth drawing: face outline, arms, torso, legs.
 SKELETON = (
@@ -186,7 +187,7 @@ class OverlayWriter:
             cv2.putText(image, label, mid, _FONT, 0.35, colour, 1, cv2.LINE_AA)
         waiting = {}
         for p in scene.people:
-            if p.role == "customer" and p.zone in ("queue", "service"):
+            if p.role == "customer" and p.zone in WAIT_ZONES:
                 waiting[p.track_id] = self._waiting_since.get(p.track_id, scene.t)
         self._waiting_since = waiting  # a track that leaves the zones or the view starts afresh
         for p in scene.people:

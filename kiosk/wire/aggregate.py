@@ -45,9 +45,10 @@ from pydantic import (
     model_validator,
 )
 
+from kiosk.vocabulary import MEASURES, RATINGS
+
 RatingValue = Literal["1", "2", "3", "4"]
-RATING_VALUES: tuple[RatingValue, ...] = ("1", "2", "3", "4")
-MEASURES: tuple[str, ...] = ("greeting_s", "wait_s", "eye_contact_ratio", "distance_m_median")
+RATING_VALUES: tuple[RatingValue, ...] = tuple(str(r) for r in RATINGS)  # the JSON keys
 MIN_ROW_INTERACTIONS = 2  # the smallest k PrivacySettings allows; a row of one is never valid under any k
 # The terminal's one follow-up question after every rating (kiosk.terminal.ratings): what stood out, a good
 # and a bad side of the same three things. Only these codes exist: a follow-up answer is never free text.
