@@ -23,12 +23,11 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
-import requests.auth
 
 from kiosk import __version__
 from kiosk.clock import utc_now
 from kiosk.device.database_file import DB_FILENAME, parse_opt
-from kiosk.device.sync import BearerAuth, check_sync_settings
+from kiosk.device.http import check_sync_settings, post_json, server_session, status_failure, transport_failure
 from kiosk.settings.tree import Settings
 from kiosk.wire.heartbeat import ENDPOINT, HeartbeatPayload
 
@@ -127,24 +126,11 @@ def send_heartbeat(
     payload = build_payload(settings, status, (clock or utc_now)())
     url = sync.server_url.rstrip("/") + ENDPOINT
     own = session is None
-    session = session or requests.Session()
+    session = session or server_session(sync, HeartbeatError, retries=False)
     try:
-        response = session.post(
-            url, data=payload.model_dump_json(), timeout=(sync.timeout_s, sync.timeout_s),
-            # Per request, so a caller's session cannot drop the token; a bundle given in the settings wins.
-            auth=BearerAuth(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
-            headers={"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"},
-        )
-    except requests.exceptions.SSLError as exc:
-        raise HeartbeatError(
-            f"TLS verification of {url} failed ({exc}); set sync.ca_bundle to the server's CA certificate (PEM) and "
-            "check the terminal's clock (a wrong date invalidates certificates)") from exc
-    except requests.Timeout as exc:
-        raise HeartbeatError(f"{url} did not answer within sync.timeout_s = {sync.timeout_s} s") from exc
+        response = post_json(session, url, payload.model_dump_json(), sync)
     except requests.RequestException as exc:
-        raise HeartbeatError(
-            f"cannot reach {url} ({exc}); check the network and sync.server_url, and that the central server is running"
-        ) from exc
+        raise HeartbeatError(transport_failure(exc, url, sync.timeout_s)[1]) from exc
     finally:
         if own:
             session.close()
@@ -152,16 +138,12 @@ def send_heartbeat(
 
 
 def _result(response: requests.Response, url: str, payload: HeartbeatPayload) -> HeartbeatResult:
-    status = response.status_code
-    if 200 <= status < 300:
-        return HeartbeatResult(status, payload, _server_time(response))
-    if status in (401, 403):
-        raise HeartbeatError(f"device token rejected by {url} (HTTP {status}); re-register the device on the central "
-                             "server and set the new sync.device_token")
-    if status == 404:
-        raise HeartbeatError(f"{url} does not exist (HTTP 404): the central server predates heartbeats (update it) "
-                             "or sync.server_url is wrong")
-    raise HeartbeatError(f"{url} answered HTTP {status}: {response.text[:300]}")
+    if 200 <= response.status_code < 300:
+        return HeartbeatResult(response.status_code, payload, _server_time(response))
+    kind, message = status_failure(response, url)
+    if kind == "missing":
+        message += " (or the central server predates heartbeats: update it)"
+    raise HeartbeatError(message)
 
 
 def _server_time(response: requests.Response) -> datetime | None:

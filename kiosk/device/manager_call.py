@@ -17,9 +17,9 @@ from datetime import datetime
 
 import requests
 
-from kiosk import __version__
 from kiosk.settings.tree import Settings
-from kiosk.device.sync import BearerAuth, SyncConfigError, check_sync_settings
+from kiosk.device.http import post_json, server_session, status_failure, transport_failure
+from kiosk.device.sync import SyncConfigError
 from kiosk.wire.manager_call import ENDPOINT, ManagerCallPayload
 
 log = logging.getLogger(__name__)
@@ -41,23 +41,21 @@ class ManagerCaller:
     def __call__(self, at: datetime) -> bool:
         sync = self._sync
         try:
-            check_sync_settings(sync)
+            session = server_session(sync, SyncConfigError, retries=False)
         except SyncConfigError as exc:
             log.warning("manager call not sent: %s", exc)
             return False
         payload = ManagerCallPayload(device_id=self._device_id, call_id=uuid.uuid4(), called_at=at)
         url = sync.server_url.rstrip("/") + ENDPOINT
         try:
-            response = requests.post(
-                url, data=payload.model_dump_json(), timeout=(self._timeout_s, self._timeout_s),
-                auth=BearerAuth(sync.device_token), verify=str(sync.ca_bundle) if sync.ca_bundle is not None else True,
-                headers={"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"},
-            )
+            response = post_json(session, url, payload.model_dump_json(), sync, self._timeout_s)
         except requests.RequestException as exc:
-            log.warning("manager call not delivered to %s: %s", url, exc)
+            log.warning("manager call not delivered: %s", transport_failure(exc, url, self._timeout_s, "terminal.manager_call_timeout_s")[1])
             return False
+        finally:
+            session.close()
         if 200 <= response.status_code < 300:
             log.info("manager call delivered (%s)", payload.call_id)
             return True
-        log.warning("manager call refused by %s: HTTP %d %s", url, response.status_code, response.text[:200])
+        log.warning("manager call refused: %s", status_failure(response, url)[1])
         return False

@@ -13,32 +13,24 @@ then left in the outbox for the next round. Every failure is a :class:`SyncError
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-import requests.auth
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
 
-from kiosk import __version__
 from kiosk.clock import utc_now
-from kiosk.settings.tree import Settings, SyncSettings
 from kiosk.core.privacy import aggregate
 from kiosk.device.database import CloseReport, OutboxBatch, Store, StoreError
+from kiosk.device.http import body_text, post_json, server_session, status_failure, transport_failure
+from kiosk.settings.tree import Settings, SyncSettings
 
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/api/v1/aggregates"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class SyncError(Exception):
@@ -84,81 +76,13 @@ class SyncReport:
                 f"{self.failed} set aside as malformed, {self.pending} waiting")
 
 
-class BearerAuth(requests.auth.AuthBase):
-    """The device token as a Bearer header, set per request so ~/.netrc cannot replace it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-
-def check_sync_settings(sync: SyncSettings, error: type[Exception] = SyncConfigError) -> None:
-    """Refuse settings no request can succeed with (or none should be sent with), raising ``error`` with the fix."""
-    if sync.server_url.startswith("http://") and not _is_local(sync.server_url) and not sync.allow_plain_http:
-        raise error(
-            f"sync.server_url = {sync.server_url!r} is plain HTTP to another machine: the device token and the "
-            "aggregates would cross the network unencrypted. Use https://, or set sync.allow_plain_http = true "
-            "(KIOSK_SYNC__ALLOW_PLAIN_HTTP) on a network you trust")
-    if not sync.device_token:
-        raise error(
-            "sync.device_token is empty: register this device on the central server and set the token it printed "
-            "(KIOSK_SYNC__DEVICE_TOKEN or [sync] device_token)")
-    if sync.ca_bundle is not None and not sync.ca_bundle.is_file():
-        raise error(f"sync.ca_bundle = {str(sync.ca_bundle)!r} is not a file: point it at the CA bundle "
-                    "(PEM) that signed the server's certificate, or unset it to use certifi's bundle")
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, with the server's Retry-After obeyed only up to ``retry_after_cap_s`` (set by
-    :func:`build_session` from ``sync.retry_after_cap_s``; a server asking for a longer pause gets it from the next
-    round, not a blocked thread)."""
-
-    retry_after_cap_s: float
-
-    def new(self, **kw: Any) -> _CappedRetry:
-        fresh = super().new(**kw)
-        fresh.retry_after_cap_s = self.retry_after_cap_s
-        return fresh
-
-    def get_retry_after(self, response: Any) -> float | None:
-        wait = super().get_retry_after(response)
-        return None if wait is None else min(wait, self.retry_after_cap_s)
-
-
 def build_session(sync: SyncSettings, *, retry_after_cap_s: float | None = None) -> requests.Session:
-    """A Session for the central server: retries with exponential backoff, TLS verification, the device token.
-
-    Backoff between retries is ``backoff_s * 2**(n-1)`` plus up to ``backoff_s`` of jitter (urllib3; the
-    first retry is immediate), capped at 2 minutes; a 429/503 Retry-After replaces it, up to
-    ``retry_after_cap_s`` (default ``sync.retry_after_cap_s``).
+    """The outbox's Session: :func:`kiosk.device.http.server_session` with retries and exponential backoff.
 
     Raises:
-        SyncConfigError: empty ``sync.device_token`` or a ``sync.ca_bundle`` file that does not exist.
+        SyncConfigError: empty ``sync.device_token``, plain HTTP to another machine, or a missing ``sync.ca_bundle``.
     """
-    check_sync_settings(sync)
-    if sync.server_url.startswith("http://") and not _is_local(sync.server_url):
-        log.warning("sync.server_url %s is plain HTTP: the device token travels unencrypted", sync.server_url)
-    retry = _CappedRetry(
-        total=sync.max_retries, connect=sync.max_retries, read=sync.max_retries, status=sync.max_retries,
-        backoff_factor=sync.backoff_s, backoff_max=120.0, status_forcelist=RETRY_STATUSES,
-        backoff_jitter=sync.backoff_s,  # terminals coming back after an outage must not retry in lockstep
-        allowed_methods=frozenset({"POST"}),  # idempotent by batch_id (module docstring)
-        respect_retry_after_header=True, raise_on_status=False,
-    )
-    retry.retry_after_cap_s = sync.retry_after_cap_s if retry_after_cap_s is None else retry_after_cap_s
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.verify = str(sync.ca_bundle) if sync.ca_bundle is not None else True
-    # Set as the session's auth, not only a header: with no auth set, requests would let a ~/.netrc entry
-    # for the server's host replace the Authorization header.
-    session.auth = BearerAuth(sync.device_token)
-    session.headers.update({"Content-Type": "application/json", "User-Agent": f"kiosk-terminal/{__version__}"})
-    return session
+    return server_session(sync, SyncConfigError, retries=True, retry_after_cap_s=retry_after_cap_s)
 
 
 def fill_outbox(store: Store, settings: Settings, now: datetime, *, grace: timedelta | None = None) -> CloseReport:
@@ -198,9 +122,7 @@ def sync_once(
     try:
         for batch in store.pending_batches():
             try:
-                # verify passed per request: otherwise $REQUESTS_CA_BUNDLE would override session.verify
-                response = session.post(url, data=batch.payload, timeout=(sync.timeout_s, sync.timeout_s),
-                                        verify=session.verify)
+                response = post_json(session, url, batch.payload, sync)
             except requests.RequestException as exc:
                 raise _transport_error(exc, url, sync, report()) from exc
             status = response.status_code
@@ -297,55 +219,26 @@ class SyncLoop:
 
 
 def _set_aside(store: Store, batch: OutboxBatch, response: requests.Response, at: datetime) -> None:
-    message = f"HTTP 422 from the server: {_body_text(response)}"
+    message = f"HTTP 422 from the server: {body_text(response)}"
     store.mark_failed(batch.batch_id, message, at)
     log.error("batch %s refused as malformed and set aside (Store.failed_batches): %s", batch.batch_id, message)
 
 
 def _status_error(response: requests.Response, url: str, sync: SyncSettings, report: SyncReport) -> SyncError:
-    status = response.status_code
-    if status in (401, 403):
-        return TokenRejectedError(
-            f"device token rejected by {url} (HTTP {status}: {_body_text(response)}); re-register the device on "
-            "the central server and set the new sync.device_token. The outbox is kept.", report)
-    if status == 404:
-        return ServerRefusedError(f"{url} does not exist (HTTP 404): check sync.server_url", report)
-    if status in RETRY_STATUSES:
-        return ServerRefusedError(
-            f"{url} answered HTTP {status} ({_body_text(response)}) after {sync.max_retries} retries; "
-            "the batches stay in the outbox and go in the next round", report)
-    return ServerRefusedError(f"{url} answered HTTP {status}: {_body_text(response)}", report)
+    kind, message = status_failure(response, url)
+    if kind == "token":
+        return TokenRejectedError(f"{message}. The outbox is kept.", report)
+    if kind == "busy":
+        return ServerRefusedError(f"{message} after {sync.max_retries} retries; the batches stay in the outbox and go "
+                                  "in the next round", report)
+    return ServerRefusedError(message, report)
 
 
 def _transport_error(exc: requests.RequestException, url: str, sync: SyncSettings, report: SyncReport) -> SyncError:
-    reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else exc
-    if isinstance(exc, requests.exceptions.SSLError):
-        return ServerUnreachableError(
-            f"TLS verification of {url} failed ({reason}); if the server uses a private CA, set sync.ca_bundle to "
-            "its CA certificate (PEM). Check the terminal's clock too: a wrong date invalidates certificates.", report)
-    if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(reason, ReadTimeoutError):
-        return ServerTimeoutError(
-            f"{url} did not answer within sync.timeout_s = {sync.timeout_s} s ({sync.max_retries} retries); "
-            "the server may be overloaded. The batches stay in the outbox.", report)
-    return ServerUnreachableError(
-        f"cannot reach {url} ({reason}); check the network and sync.server_url, and that the central server is "
-        "running. The batches stay in the outbox.", report)
-
-
-def _body_text(response: requests.Response) -> str:
-    try:
-        body = response.json()
-        detail = body.get("detail", body) if isinstance(body, dict) else body
-        return str(detail)[:500]
-    except ValueError:
-        return response.text[:500] or response.reason or ""
-
-
-def _is_local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    kind, message = transport_failure(exc, url, sync.timeout_s)
+    if kind == "tls":
+        return ServerUnreachableError(message, report)
+    if kind == "timeout":
+        return ServerTimeoutError(f"{message} ({sync.max_retries} retries); the server may be overloaded. The batches "
+                                  "stay in the outbox.", report)
+    return ServerUnreachableError(f"{message}. The batches stay in the outbox.", report)
