@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 import unicodedata
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiosk.core.interaction import Interaction
 from kiosk.settings.rubric_names import is_rubric_name, shipped_rubrics
+from kiosk.settings.toml_file import read_toml
 
 # The allow-list: measure -> the range its values can take (seconds, ratio 0..1, metres, greeted 0/1, rating 1-4).
 # Names are Interaction fields.
@@ -210,12 +210,7 @@ def load_rubric(path: str | os.PathLike[str], seeds_dir: str | os.PathLike[str] 
         RubricError: with every problem found, one per line.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise RubricError(f"{path}: cannot read the rubric: {e.strerror or e}") from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise RubricError(f"{path}: not valid TOML: {e}") from e
+    raw = read_toml(path, "rubric file", RubricError)
     try:
         rubric = Rubric.model_validate(raw)
     except ValidationError as e:

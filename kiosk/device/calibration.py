@@ -7,7 +7,6 @@ pose, that pose must hang where the tape measure says, and every zone must lie i
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
+from kiosk.settings.toml_file import read_toml
 from kiosk.settings.tree import CameraSettings, ConfigError
 from kiosk.core.geometry import camera_from_floor_points, intrinsics_from_hfov, points_in_polygon
 from kiosk.core.tracking import ZoneMap, camera_from_settings
@@ -41,12 +41,7 @@ class CalibrationReport:
 
 def load_calibration(path: Path) -> CameraSettings:
     """Read the ``[camera]`` table of a TOML file. Raises ConfigError naming the key and the problem."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"calibration file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"calibration file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "calibration file", ConfigError)
     if "camera" not in data:
         raise ConfigError(f"calibration file {path} has no [camera] table")
     try:
@@ -128,7 +123,7 @@ def _check_counter(camera: CameraSettings, model, report: CalibrationReport) -> 
 def apply_calibration(settings_path: Path, camera: CameraSettings) -> None:
     """Write ``camera`` as the ``[camera]`` table of the settings file, keeping its other tables."""
     path = Path(settings_path)
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = read_toml(path, "settings file", ConfigError) if path.exists() else {}
     data["camera"] = camera.model_dump(mode="json")
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")

@@ -9,7 +9,6 @@ Environment variables address nested keys with ``__``: ``KIOSK_SERVICE__ENGAGE_D
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -20,6 +19,7 @@ from kiosk.settings.central import CentralSettings
 from kiosk.settings.device import DeviceSettings
 from kiosk.settings.rubric_names import is_rubric_name, shipped_rubrics
 from kiosk.settings.terminal import TerminalSettings
+from kiosk.settings.toml_file import read_toml
 from kiosk.vocabulary import ZoneName
 
 ENV_PREFIX = "KIOSK_"
@@ -264,12 +264,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     data: dict[str, Any] = {}
     file = Path(path) if path is not None else None
     if file is not None:
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"settings file {file} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"settings file {file} is not valid TOML: {exc}") from None
+        data = read_toml(file, "settings file", ConfigError)
     if file is not None:
         _rebase_paths(data, file.parent)
     try:

@@ -17,7 +17,6 @@ through the camera.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kiosk.core.angles import wrap_deg
 from kiosk.core.body_model import side_visibility, skeleton_points
+from kiosk.settings.toml_file import read_toml
 from kiosk.settings.tree import CameraSettings, CounterSettings, FloorPoint, Settings, Zone
 from kiosk.core.geometry import CameraModel, intrinsics_from_hfov, point_in_polygon, yaw_from_heading
 from kiosk.core.observation import HeadPose, Observation
@@ -124,16 +124,12 @@ class Scene(_M):
 def load_scene(path: Path | str) -> Scene:
     """Read and validate a scene file. Raises :class:`SceneError`."""
     path = Path(path)
+    data = read_toml(path, "scene file", SceneError)
+    layout = data.pop("layout", None)
+    if layout is not None:  # a shared counter layout (camera, zones, tape marks); the scene's keys win
+        data = {**read_toml(path.parent / layout, f"layout of scene {path}:", SceneError), **data}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        layout = data.pop("layout", None)
-        if layout is not None:  # a shared counter layout (camera, zones, tape marks); the scene's keys win
-            data = {**tomllib.loads((path.parent / layout).read_text(encoding="utf-8")), **data}
         return Scene.model_validate(data)
-    except FileNotFoundError:
-        raise SceneError(f"scene file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SceneError(f"scene file {path} is not valid TOML: {exc}") from None
     except ValidationError as exc:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()]
         raise SceneError(f"scene file {path} is invalid:\n  " + "\n  ".join(lines)) from None

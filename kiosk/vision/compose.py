@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 from kiosk.core.angles import wrap_deg
 from kiosk.core.geometry import CameraModel, yaw_from_heading
 from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from kiosk.settings.toml_file import read_toml
 from kiosk.sim.simulate import Scene, SceneError, counter_box, states_at, true_camera
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -226,10 +226,9 @@ def load_sprites(catalogue: Path = CATALOGUE, data_dir: Path = OPENCV_DATA) -> l
     Raises:
         ComposeError: a source image is missing (Debian's opencv-doc not installed) or holds no person.
     """
-    try:
-        entries = tomllib.loads(catalogue.read_text(encoding="utf-8"))["cutout"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise ComposeError(f"cut-out catalogue {catalogue} is unreadable: {exc}") from exc
+    entries = read_toml(catalogue, "cut-out catalogue", ComposeError).get("cutout")
+    if not entries:
+        raise ComposeError(f"cut-out catalogue {catalogue} has no [[cutout]] tables")
     sprites = []
     for spec in (CutoutSpec.from_toml(e) for e in entries):
         sprite = cut_out(_read_source(spec, data_dir), spec)
