@@ -23,7 +23,7 @@ from kiosk.sim.simulate import calibrate, load_scene
 from kiosk.vision.compose import CATALOGUE, OPENCV_DATA, Sprite, load_sprites, render_video
 from kiosk.device.walk_check import EXIT_WALK_NOT_GOOD, Dwell, Mark, Sighting, assign_dwells, judge_walk
 
-WALK = Path(__file__).resolve().parents[1] / "scenes" / "walks" / "counter_end_walk.toml"
+WALK = Path(__file__).resolve().parents[2] / "scenes" / "walks" / "counter_end_walk.toml"
 ROW = re.compile(r"^  #(\d+)\s+\((-?[\d.]+), (-?[\d.]+)\)\s+\((-?[\d.]+), (-?[\d.]+)\)\s+([\d.]+) m\s+([+-][\d.]+) m"
                  r"\s+([\d.]+)s\s+(behind|front)$", re.M)
 

@@ -43,7 +43,7 @@ from kiosk.device.doctor import (
 from kiosk.device.database import Store
 from kiosk.settings.pin import hash_pin
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 

@@ -20,7 +20,7 @@ from kiosk.sim.simulate import Scene, calibrate, load_scene, match, run_scene, s
 from kiosk.vision.compose import OPENCV_DATA, load_sprites, render_video
 from kiosk.vision.source import VideoFileSource
 
-SCENE = Path(__file__).resolve().parents[1] / "scenes" / "composed" / "staff_behind_high_counter.toml"
+SCENE = Path(__file__).resolve().parents[2] / "scenes" / "composed" / "staff_behind_high_counter.toml"
 
 pytestmark = pytest.mark.skipif(not (OPENCV_DATA / "vtest.avi").is_file(),
                                 reason="install the Debian package opencv-doc (scripts/system-packages.txt)")

@@ -22,7 +22,7 @@ from kiosk.settings.pin import verify_pin
 
 from tests.storekit import T0, ended, served, settings as store_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

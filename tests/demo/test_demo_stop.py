@@ -15,7 +15,7 @@ import requests
 
 from kiosk.demo.run import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def server_processes(port: int) -> str:

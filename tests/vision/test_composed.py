@@ -18,7 +18,7 @@ from kiosk.core.interaction import Interaction
 from kiosk.sim.simulate import Keyframe, Scene, ScenePerson, calibrate, load_scene, match, run_scene, true_camera
 from kiosk.vision.compose import OPENCV_DATA, Composer, Sprite, load_sprites, render_video
 
-SCENES = Path(__file__).resolve().parents[1] / "scenes" / "composed"
+SCENES = Path(__file__).resolve().parents[2] / "scenes" / "composed"
 TIME_TOLERANCE_S = 1.0
 DISTANCE_TOLERANCE = 0.15
 

@@ -13,9 +13,9 @@ from kiosk.core.observation import LEFT_HIP, NOSE, Observation
 from kiosk.device.pipeline import Pipeline
 from kiosk.sim.simulate import calibrate, load_scene, observe, states_at, true_camera
 
-from tests.test_live import RUBRIC, FakePipeline, frames, wait_for
+from tests.device.test_live import RUBRIC, FakePipeline, frames, wait_for
 
-SCENE = load_scene(__import__("pathlib").Path(__file__).resolve().parents[1] / "scenes" / "01_served_promptly.toml")
+SCENE = load_scene(__import__("pathlib").Path(__file__).resolve().parents[2] / "scenes" / "01_served_promptly.toml")
 
 
 def keypoints() -> np.ndarray:

@@ -25,7 +25,7 @@ from kiosk.vision.pose import PoseEstimator, PoseOptions
 from kiosk.vision.source import VideoFileSource
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-CALIBRATION = Path(__file__).resolve().parent / "data" / "vtest_calibration.toml"
+CALIBRATION = Path(__file__).resolve().parents[1] / "data" / "vtest_calibration.toml"
 FRAMES = 30  # 3 s of vtest at its 10 fps
 
 pytestmark = pytest.mark.skipif(not VTEST.is_file(), reason="install the Debian package opencv-doc (vtest.avi)")

@@ -14,7 +14,7 @@ import pytest
 from kiosk.core.rubrics import MEASURES, Band, Rubric, RubricError, load_rubric, overall_score, score_interaction, within_target
 from kiosk.core.interaction import Interaction
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "kiosk" / "data" / "rubrics").glob("*.toml"))
 SEEDS = REPO.parent / "shared" / "seeds"
 DIGEST = REPO.parent / "shared" / "RUBRIC-SOURCES.md"

@@ -165,13 +165,13 @@ FRAME_WRITERS = {"overlay.py", "compose.py"}
 
 def test_vision_code_never_writes_frames() -> None:
     # DESIGN §6: frames live in memory only. Writing them takes one of these calls.
-    vision = Path(__file__).resolve().parents[1] / "kiosk" / "vision"
+    vision = Path(__file__).resolve().parents[2] / "kiosk" / "vision"
     code = "\n".join(p.read_text() for p in vision.glob("*.py") if p.name not in FRAME_WRITERS)
     for call in ("imwrite", "VideoWriter", "imencode", "tofile("):
         assert call not in code, call
 
 
 def test_only_the_declared_modules_write_frames() -> None:
-    root = Path(__file__).resolve().parents[1] / "kiosk"
+    root = Path(__file__).resolve().parents[2] / "kiosk"
     writers = {p.name for p in root.rglob("*.py") if "VideoWriter" in p.read_text() or "imwrite" in p.read_text()}
     assert writers <= FRAME_WRITERS

@@ -13,7 +13,7 @@ import kiosk.vision.tracker as tracker_module
 from kiosk.vision.graphs import Detection, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import PoseEstimator, PoseOptions
 from kiosk.vision.tracker import PoseTracker, TrackerOptions, plausible_step, same_roi, upright
-from tests.test_vision_pose import _opencv_media
+from tests.vision.test_pose import _opencv_media
 
 FPS = 15.0
 TWO_ZONES = [(0, 0, 320, 480), (320, 0, 800, 480)]

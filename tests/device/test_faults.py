@@ -34,7 +34,7 @@ from tests.storekit import T0, ended, served, settings
 from tests.syncserver import Reply, SyncServer
 
 pytestmark = pytest.mark.slow
-WORKER = str(Path(__file__).with_name("storekit.py"))
+WORKER = str(Path(__file__).resolve().parents[1] / "storekit.py")
 DAY = timedelta(days=1)
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ import pytest
 from kiosk.settings.tree import Settings
 from kiosk.sim.simulate import SceneError, load_scene, match, run_scene
 
-SCENES = Path(__file__).resolve().parents[1] / "scenes"
+SCENES = Path(__file__).resolve().parents[2] / "scenes"
 SETTINGS = Settings()
 
 

@@ -17,7 +17,7 @@ from kiosk.device.live import LiveFeed
 from kiosk.device.database import Store
 from kiosk.device.watchdog import Notifier, WatchedFeed
 
-from tests.test_live import RUBRIC, FakePipeline, wait_for
+from tests.device.test_live import RUBRIC, FakePipeline, wait_for
 
 
 @pytest.fixture
