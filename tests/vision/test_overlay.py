@@ -40,15 +40,18 @@ class _LineSpy:
         return cv2.putText(image, text, *args, **kw)
 
 
-def drawn(engagement: Engagement, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _LineSpy:
+def drawn(engagements: list[Engagement], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          staff_heading: float = AWAY, customer_heading: float = AWAY) -> _LineSpy:
+    """What the overlay draws for a staff member at (0, 0) and a customer 1 m away, given the published pairs."""
     settings = Settings(camera=load_calibration(CALIBRATION))
     spy = _LineSpy()
     monkeypatch.setattr(overlay_module, "cv2", spy)
-    scene = SceneFrame(t=1.0, people=(TrackedPerson(1, "staff", "staff", (0.0, 0.0), AWAY, AWAY),
-                                      TrackedPerson(2, "customer", "service", (0.0, 1.0), AWAY, AWAY)))
+    scene = SceneFrame(t=1.0, people=(
+        TrackedPerson(1, "staff", "staff", (0.0, 0.0), staff_heading, staff_heading),
+        TrackedPerson(2, "customer", "service", (0.0, 1.0), customer_heading, customer_heading)))
     with OverlayWriter(tmp_path / "o.mp4", settings.camera, camera_from_settings(settings.camera), settings.service,
                        10.0) as writer:
-        writer.write(np.zeros((480, 640, 3), np.uint8), [], scene, (), [engagement])
+        writer.write(np.zeros((480, 640, 3), np.uint8), [], scene, (), engagements)
     return spy
 
 
@@ -58,22 +61,15 @@ def drawn(engagement: Engagement, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (None, False, NOT_ENGAGED, "1.00 m"),
 ])
 def test_the_pair_line_shows_what_the_episodes_decided(engaged, mutual, colour, label, tmp_path, monkeypatch):
-    spy = drawn(Engagement(1, 2, 1.0, engaged, mutual), tmp_path, monkeypatch)
+    spy = drawn([Engagement(1, 2, 1.0, engaged, mutual)], tmp_path, monkeypatch)
     assert spy.lines == [colour] and label in spy.texts
 
 
 def test_a_pair_beyond_the_engagement_distance_gets_no_line(tmp_path, monkeypatch):
     far = Settings().service.engage_distance_m + 0.5
-    assert drawn(Engagement(1, 2, far, False, None), tmp_path, monkeypatch).lines == []
+    assert drawn([Engagement(1, 2, far, False, None)], tmp_path, monkeypatch).lines == []
 
 
 def test_no_engagement_published_means_no_line_whatever_the_headings(tmp_path, monkeypatch):
-    settings = Settings(camera=load_calibration(CALIBRATION))
-    spy = _LineSpy()
-    monkeypatch.setattr(overlay_module, "cv2", spy)
-    facing = SceneFrame(t=1.0, people=(TrackedPerson(1, "staff", "staff", (0.0, 0.0), math.pi / 2, math.pi / 2),
-                                       TrackedPerson(2, "customer", "service", (0.0, 1.0), -math.pi / 2, -math.pi / 2)))
-    with OverlayWriter(tmp_path / "o.mp4", settings.camera, camera_from_settings(settings.camera), settings.service,
-                       10.0) as writer:
-        writer.write(np.zeros((480, 640, 3), np.uint8), [], facing, (), [])
-    assert spy.lines == []
+    facing = drawn([], tmp_path, monkeypatch, staff_heading=math.pi / 2, customer_heading=-math.pi / 2)
+    assert facing.lines == []
