@@ -176,7 +176,7 @@ def analyze_peak_rss_mb(video: Path, config: Path, backend: str) -> float:
     """
     env = {**os.environ, "KIOSK_VISION__BACKEND": backend, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "--config", str(config), "analyze", str(video),
+        child = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "analyze", str(video),
                                   "--quiet", "--out", os.devnull], env=env, stdout=subprocess.DEVNULL, stderr=errors)
         peak = 0.0
         while child.poll() is None:
@@ -199,7 +199,7 @@ def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, wor
     try:
         time.sleep(1.0)  # the display must be up before the app opens its window
         with tempfile.TemporaryFile() as errors:
-            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "--config", str(config), "run", "--source",
+            app = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--config", str(config), "run", "--source",
                                     str(video)], env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=errors)
             peak, end = 0.0, time.monotonic() + seconds
             try:

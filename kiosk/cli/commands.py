@@ -292,6 +292,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

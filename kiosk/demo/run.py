@@ -128,7 +128,7 @@ def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | Non
     # A SIGTERM between the fork and the assignment would leave a server nobody knows of: it waits until the
     # process is on record.
     with _sigterm_held():
-        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.commands", "serve", "--data-dir", str(workdir / "central"),
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
                                  "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if started is not None:
             started.append(proc)

@@ -81,7 +81,7 @@ def test_scene_with_unknown_face_target_is_rejected(tmp_path):
 
 def test_simulate_command_writes_interactions_beside_the_truth(tmp_path):
     out = tmp_path / "o.json"
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli.commands", "simulate", str(SCENES / "03_abandoned_unserved.toml"),
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "simulate", str(SCENES / "03_abandoned_unserved.toml"),
                            "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
@@ -91,7 +91,7 @@ def test_simulate_command_writes_interactions_beside_the_truth(tmp_path):
 
 
 def test_simulate_command_reports_a_missing_scene_clearly(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli.commands", "simulate", str(tmp_path / "none.toml")],
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "simulate", str(tmp_path / "none.toml")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
     assert "does not exist" in proc.stderr
