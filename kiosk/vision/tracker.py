@@ -7,7 +7,14 @@ BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.
   frame, so a sweep costs no frame more than one detector pass; a sweep starts every ``redetect_s``, at once when
   a track is lost, and continuously while nobody is tracked.
 - **Track**: each person keeps a region of interest (ROI) that the landmark model derives from their own
-  landmarks, frame after frame; the detector is not needed for people already followed.
+  landmarks, frame after frame (kept about upright: people at a counter stand); the detector is not needed for
+  people already followed. The landmark model looks only at the zone crop the person stands in, so a neighbour
+  in the next zone cannot pull it.
+- **Keep whom the model barely sees**: a followed person stays while the model's presence score is above
+  ``min_tracking_presence`` (a new one needs ``min_presence``). A person barely seen or lost in their own ROI is
+  looked for by the detector around it the same frame and landmarked in the detector's ROI; from then on their
+  ROI is the detector's, moved with their shoulders (a body cut by the counter makes the landmarks' own ROI
+  creep up and in until the model loses it).
 - **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
   another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
   that converge on one person (their landmarks agree) are cut to one.
