@@ -255,7 +255,7 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     poly = np.asarray(polygon, float)
     x, y = pts[:, 0:1], pts[:, 1:2]
     x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    x2, y2 = np.concatenate((x1[1:], x1[:1])), np.concatenate((y1[1:], y1[:1]))  # each vertex's successor
     with np.errstate(divide="ignore", invalid="ignore"):  # a level edge never crosses: its quotient is unused
         crosses = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
     return (crosses.sum(axis=1) % 2) == 1

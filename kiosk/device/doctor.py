@@ -159,7 +159,7 @@ def check_models(
 
     Args:
         backend: ``vision.backend``; with "tasks" a missing bundle fails, with "auto" it only warns
-            (legacy pose then finds one person per zone crop).
+            (legacy pose then finds one person per zone crop), the tracker does not need it.
     """
     name = "models"
     build = "build it: <venv>/bin/python -m kiosk.vision.models build"
@@ -169,6 +169,9 @@ def check_models(
         return Check(name, "fail", str(exc), "reinstall the venv with mediapipe==0.10.18 (aarch64) / 0.10.21 (x86_64), "
                      "whose wheels ship the pose models (firmware_notes/03-os-and-python.md)")
     path = bundle_path()
+    if not path.is_file() and backend == "tracker":
+        return Check(name, "ok", f"the tracker runs the wheel's own models ({legacy.name}); the per-region "
+                     f"bundle {path.name} is not built (only vision.backend auto or tasks needs it)")
     if not path.is_file():
         status: Status = "fail" if backend == "tasks" else "warn"
         return Check(name, status, f"pose bundle {path} is missing: only legacy pose ({legacy.name}) can run", build)

@@ -8,6 +8,11 @@ A frame the pipeline cannot process (a bad number from the model that slipped pa
 is dropped and the loop goes on with the same pipeline, so the customers in view keep their open episodes; only
 ``max_bad_frames`` failures in a row count as a fault and rebuild it. ``progress_age_s`` tells the systemd
 watchdog (kiosk/device/watchdog.py) whether the loop still moves.
+
+The pose models load once and serve every run of the source (a video played in a loop, a camera reopened after
+a fault): MediaPipe does not hand the memory of closed graphs back to the system, so building them per run made
+the process grow run after run. The pose stage sees one clock across runs (each run's times shifted past the
+last one's); only a fault of the pipeline itself rebuilds the models.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from kiosk.device.database import Store, StoreError
 from kiosk.device.feed import PipelineSnapshot
 
 logger = logging.getLogger(__name__)
+_RUN_GAP_S = 1.0
 
 
 class LiveFeed:
@@ -37,7 +43,8 @@ class LiveFeed:
         source: camera index ("0"), "picamera", or a video file (played at its own clock).
         store: where finished interactions go (shared with the UI; the store serialises writers).
         rubric: the store's rubric, to score each interaction as it ends.
-        pipeline_factory: builds the pipeline for a frame rate; tests pass a fake.
+        pipeline_factory: builds the pipeline for a frame rate; tests pass a fake. None: the real pipeline,
+            with pose models kept across runs of the source.
         source_factory: opens the frame source; tests pass a fake.
     """
 
@@ -46,7 +53,9 @@ class LiveFeed:
                  source_factory: Callable[[str], Any] | None = None, retry_s: float = 5.0,
                  clock: Callable[[], datetime] = utc_now, max_bad_frames: int = 50) -> None:
         self._settings, self._spec, self._store, self._rubric = settings, source, store, rubric
-        self._pipeline_factory = pipeline_factory or _default_pipeline
+        self._pipeline_factory = pipeline_factory or self._pipeline_with_kept_models
+        self._pose: Any | None = None  # the pose models, kept across runs of the source
+        self._last_t: float | None = None  # the last frame time the pipeline saw, on its own clock
         self._source_factory = source_factory or (lambda spec: _default_source(settings, spec))
         self._retry_s, self._clock, self._max_bad_frames = retry_s, clock, max_bad_frames
         self._progress_at: float | None = None
@@ -96,15 +105,32 @@ class LiveFeed:
             self._snapshot = replace(self._snapshot, **changes)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._run_source()
-            except Exception as exc:  # a camera fault must never take the terminal down: report, retry
-                logger.warning("pipeline stopped: %s", exc)
-                self._publish(status="camera_error", message=f"{exc}; retrying every {self._retry_s:.0f} s",
-                              fps=0.0, customer_at_service=False, preview_bgr=None)
-            if self._wait_retry():
-                break
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._run_source()
+                except Exception as exc:  # a camera fault must never take the terminal down: report, retry
+                    logger.warning("pipeline stopped: %s", exc)
+                    self._publish(status="camera_error", message=f"{exc}; retrying every {self._retry_s:.0f} s",
+                                  fps=0.0, customer_at_service=False, preview_bgr=None)
+                    self._close_pose()  # the fault may be the models': the next run builds them afresh
+                if self._wait_retry():
+                    break
+        finally:
+            self._close_pose()
+
+    def _pipeline_with_kept_models(self, settings: Settings, fps: float) -> Any:
+        from kiosk.device.pipeline import Pipeline, calibrated_pose_stage
+
+        if self._pose is None:
+            self._pose = calibrated_pose_stage(settings)
+        return Pipeline(settings, fps, pose=self._pose)
+
+    def _close_pose(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+            self._last_t = None
 
     def _wait_retry(self) -> bool:
         """Wait ``retry_s`` in ticks of at most a second, each one progress (the loop is alive, just without a
@@ -126,11 +152,18 @@ class LiveFeed:
                 self._publish(status="running", message="camera running")
                 t_first, wall_first = None, self._clock()
                 rate, last, bad_in_a_row = 0.0, time.monotonic(), 0
+                shift = 0.0
                 for t, frame in source:
                     if self._stop.is_set():
                         break
                     if t_first is None:
-                        t_first = t
+                        # A source starts its clock afresh; the kept models need time to go on, and a second of
+                        # nothing between runs, so nobody is followed from the last run's frame into this one's.
+                        if self._last_t is not None and t <= self._last_t + _RUN_GAP_S:
+                            shift = self._last_t + _RUN_GAP_S - t
+                        t_first = t + shift
+                    t += shift
+                    self._last_t = t
                     try:
                         ended = pipeline.update(t, frame)
                     except Exception as exc:  # one bad frame must not cost the open episodes: drop it, go on
@@ -175,12 +208,6 @@ class LiveFeed:
 
 def _end_t(ix: Interaction) -> float:
     return max(t for t in (ix.arrived_at, ix.greeted_at, ix.service_started_at, ix.left_at) if t is not None)
-
-
-def _default_pipeline(settings: Settings, fps: float) -> Any:
-    from kiosk.device.pipeline import Pipeline
-
-    return Pipeline(settings, fps)
 
 
 def _default_source(settings: Settings, spec: str) -> Any:

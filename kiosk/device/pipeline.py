@@ -41,6 +41,24 @@ def zone_crops(camera: CameraModel, zones: ZoneMap, person_height_m: float) -> l
     return rects
 
 
+def _crops(settings: Settings, camera: CameraModel, zones: ZoneMap) -> list[tuple[int, int, int, int]]:
+    v = settings.vision
+    return zone_crops(camera, zones, v.person_height_m) if v.zone_crops else []
+
+
+def _full_frame(settings: Settings, crops: list[tuple[int, int, int, int]]) -> bool:
+    # Without zone crops the full frame is the only region there is.
+    return settings.vision.full_frame or not crops
+
+
+def calibrated_pose_stage(settings: Settings) -> Any:
+    """The pose stage a :class:`Pipeline` on ``settings`` (calibrated) would build, for a caller that keeps it
+    across pipelines: models load once, however often the camera restarts."""
+    camera = camera_from_settings(settings.camera)
+    return pose_stage(settings, full_frame=_full_frame(settings, _crops(
+        settings, camera, ZoneMap.from_camera_settings(camera, settings.camera))))
+
+
 def pose_stage(settings: Settings, full_frame: bool = True) -> Any:
     """The pose stage ``settings.vision`` asks for: the tracker (backend tracker) or the per-region estimator
     (auto/tasks/legacy). Both take ``update(t, frame, crops)`` and return one Observation per person."""
@@ -80,16 +98,17 @@ class Pipeline:
         settings: the terminal's settings (camera must be calibrated).
         fps: the rate frames will arrive at (tracking memory is counted in frames).
         pose: a PoseEstimator-like object with ``update(t, frame, crops) -> list[Observation]`` and ``close()``;
-            None builds MediaPipe's from ``settings.vision``.
+            None builds MediaPipe's from ``settings.vision`` (and :meth:`close` closes it; one passed in is the
+            caller's to close, so a live loop can keep its models across camera restarts).
     """
 
     def __init__(self, settings: Settings, fps: float, pose: Any | None = None) -> None:
         self.settings = settings
         self.camera = camera_from_settings(settings.camera)
         self.zones = ZoneMap.from_camera_settings(self.camera, settings.camera)
-        v = settings.vision
-        self.crops = zone_crops(self.camera, self.zones, v.person_height_m) if v.zone_crops else []
-        self._pose = pose if pose is not None else pose_stage(settings, full_frame=v.full_frame or not self.crops)
+        self.crops = _crops(settings, self.camera, self.zones)
+        self._owns_pose = pose is None  # a stage passed in belongs to the caller, who may reuse it
+        self._pose = pose if pose is not None else pose_stage(settings, full_frame=_full_frame(settings, self.crops))
         self._floor = FloorTracker(self.camera, self.zones, settings.tracking, settings.body, fps,
                                    counter=settings.camera.counter)
         self._episodes = EpisodeTracker(settings.service)
@@ -127,7 +146,8 @@ class Pipeline:
         return self._episodes.finish()
 
     def close(self) -> None:
-        self._pose.close()
+        if self._owns_pose:
+            self._pose.close()
 
 
 @dataclass(frozen=True)
@@ -152,11 +172,11 @@ def measure_throughput(settings: Settings, source: Any, seconds: float = 3.0, po
     from kiosk.vision.newest import NewestFrames
 
     crops: list[tuple[int, int, int, int]] = []
-    if settings.camera.floor_points and settings.camera.zones and settings.vision.zone_crops:
+    if settings.camera.floor_points and settings.camera.zones:
         camera = camera_from_settings(settings.camera)
-        crops = zone_crops(camera, ZoneMap.from_camera_settings(camera, settings.camera), settings.vision.person_height_m)
+        crops = _crops(settings, camera, ZoneMap.from_camera_settings(camera, settings.camera))
     if pose is None:
-        pose = pose_stage(settings, full_frame=settings.vision.full_frame or not crops)
+        pose = pose_stage(settings, full_frame=_full_frame(settings, crops))
     frames = people = 0
     started: float | None = None
     try:

@@ -115,7 +115,7 @@ class TrackingSettings(_Section):
 class VisionSettings(_Section):
     """How frames become observations (kiosk/vision)."""
 
-    backend: Literal["auto", "tracker", "tasks", "legacy"] = Field("auto", description="tracker: detect people rarely, follow each with one landmark pass a frame (kiosk/vision/tracker.py; about a third of the time and half the memory of the per-region design). auto: the per-region design, a landmarker on the full frame and on every zone crop each frame (tasks when the bundle is built, else legacy), until the tracker's greeting accuracy matches it on the composed scenes.")
+    backend: Literal["tracker", "auto", "tasks", "legacy"] = Field("tracker", description="tracker: detect people rarely, follow each with one landmark pass a frame (kiosk/vision/tracker.py), from the MediaPipe wheel's own models; about half the time and memory of the per-region design, with its greeting outcomes on the composed scenes. auto: the per-region design, a landmarker on the full frame and on every zone crop each frame (tasks when the bundle is built, else legacy).")
     max_fps: float = Field(10.0, gt=0, le=60, description="Frames analysed per second; a live camera's frames that arrive while one is analysed are dropped, never queued.")
     full_frame: bool = Field(True, description="Also search the whole frame, not only the zone crops.")
     zone_crops: bool = Field(True, description="Search each zone's image region separately (keeps close people apart, finds people too small for the whole frame).")

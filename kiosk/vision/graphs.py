@@ -125,12 +125,14 @@ class Roi:
 class Landmarks:
     """One person's landmarks from :class:`PoseLandmarker`: keypoints (33, 3) x, y normalised to the image plus
     visibility 0..1; world (33, 3) metres about the hips; ``next_roi`` where to look in the next frame (None
-    until :class:`LandmarkFilter` has smoothed them); ``raw`` the graph's own messages, for that filter."""
+    until :class:`LandmarkFilter` has smoothed them); ``raw`` the graph's own messages, for that filter;
+    ``presence`` the model's score that a person fills the ROI."""
 
     keypoints: np.ndarray
     world: np.ndarray
     next_roi: Roi | None
     raw: tuple[Any, Any, Any] | None = None
+    presence: float = 1.0  # the model's presence score, 0..1
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,13 @@ class Detection:
                          ((x0 + sx * (x1 - x0)) / width, (y0 + sy * (y1 - y0)) / height))
 
 
-def _expanded(graph: str, threads: int, min_score: float | None = None) -> Any:
+def _expanded(graph: str, threads: int, min_score: float | None = None, min_presence: float | None = None) -> Any:
     """``graph`` with its subgraphs expanded and every inference node set to ``threads`` XNNPACK threads (and the
-    detector's score threshold to ``min_score``): the subgraphs fix both, and only the expanded nodes can be set."""
+    detector's score threshold to ``min_score``, the landmark model's presence threshold to ``min_presence``, its
+    presence score published as the ``presence`` stream): the subgraphs fix these, and only the expanded nodes
+    can be set."""
     from mediapipe.calculators.tensor import inference_calculator_pb2, tensors_to_detections_calculator_pb2
+    from mediapipe.calculators.util import thresholding_calculator_pb2
     from mediapipe.framework import calculator_pb2
     from mediapipe.python._framework_bindings import validated_graph_config
 
@@ -169,6 +174,15 @@ def _expanded(graph: str, threads: int, min_score: float | None = None) -> Any:
         elif node.calculator == "TensorsToDetectionsCalculator" and min_score is not None:
             ext = tensors_to_detections_calculator_pb2.TensorsToDetectionsCalculatorOptions.ext
             node.options.Extensions[ext].min_score_thresh = min_score
+        elif node.calculator == "ThresholdingCalculator" and min_presence is not None:
+            node.options.Extensions[thresholding_calculator_pb2.ThresholdingCalculatorOptions.ext].threshold = \
+                min_presence
+            score = node.input_stream[0].split(":", 1)[1]
+            passthrough = config.node.add()
+            passthrough.calculator = "PassThroughCalculator"
+            passthrough.input_stream.append(score)
+            passthrough.output_stream.append("presence")
+            config.output_stream.append("presence")
     return config
 
 
@@ -242,36 +256,53 @@ class PoseLandmarker(_Graph):
 
     Args:
         threads: XNNPACK threads of the inference.
+        min_presence: landmarks whose presence score (the model's own "a person is in this ROI", 0..1) is below
+            this are not returned; the caller may ask more of a person it does not follow yet.
 
     Raises:
         ModelError: the wheel lacks the model or its subgraphs.
     """
 
-    def __init__(self, threads: int = 1) -> None:
-        super().__init__(_expanded(_LANDMARK_GRAPH, threads),
+    def __init__(self, threads: int = 1, min_presence: float = 0.5) -> None:
+        super().__init__(_expanded(_LANDMARK_GRAPH, threads, min_presence=min_presence),
                          {"image": "image_frame", "roi": "proto", "landmarks": "proto", "world": "proto",
-                          "next_roi": "proto"},
+                          "next_roi": "proto", "presence": "float"},
                          side_inputs={"model_complexity": 1})  # the wheel's model (DESIGN §7)
 
-    def landmarks(self, rgb: np.ndarray, roi: Roi) -> Landmarks | None:
-        """The person in ``roi`` of ``rgb``, or None when the model sees nobody there (presence below 0.5);
-        unsmoothed, without a next ROI (see :class:`LandmarkFilter`)."""
+    def landmarks(self, rgb: np.ndarray, roi: Roi, region: tuple[int, int, int, int] | None = None) -> Landmarks | None:
+        """The person in ``roi`` of ``rgb``, or None when the model sees nobody there (presence below
+        ``min_presence``); unsmoothed, without a next ROI (see :class:`LandmarkFilter`).
+
+        ``region`` (x0, y0, x1, y1 pixels): look only at these pixels of ``rgb`` (the ROI's part outside them is
+        blank to the model); ``roi`` and the landmarks stay normalised to the whole of ``rgb``.
+        """
         from mediapipe.framework.formats import rect_pb2
 
-        rect = rect_pb2.NormalizedRect(x_center=roi.cx, y_center=roi.cy, width=roi.width, height=roi.height,
+        height, width = rgb.shape[:2]
+        x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
+        image = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        w, h = x1 - x0, y1 - y0
+        rect = rect_pb2.NormalizedRect(x_center=(roi.cx * width - x0) / w, y_center=(roi.cy * height - y0) / h,
+                                       width=roi.width * width / w, height=roi.height * height / h,
                                        rotation=roi.rotation)
-        out = self.process({"image": rgb, "roi": rect})
+        out = self.process({"image": image, "roi": rect})
         if out.landmarks is None or out.world is None or out.aux is None:
             return None
-        return _landmarks(out.landmarks, out.world, None, (out.landmarks, out.aux, out.world))
+        if image is not rgb:
+            for points in (out.landmarks, out.aux):
+                for lm in points.landmark:  # back to the whole image's coordinates (z is scaled like x)
+                    lm.x, lm.y, lm.z = (x0 + lm.x * w) / width, (y0 + lm.y * h) / height, lm.z * w / width
+        presence = float(out.presence) if out.presence is not None else 1.0
+        return _landmarks(out.landmarks, out.world, None, (out.landmarks, out.aux, out.world), presence)
 
 
-def _landmarks(points: Any, world: Any, next_roi: Roi | None, raw: tuple[Any, Any, Any] | None) -> Landmarks | None:
+def _landmarks(points: Any, world: Any, next_roi: Roi | None, raw: tuple[Any, Any, Any] | None,
+               presence: float = 1.0) -> Landmarks | None:
     keypoints = np.array([[lm.x, lm.y, lm.visibility] for lm in points.landmark], dtype=np.float64)
     metres = np.array([[lm.x, lm.y, lm.z] for lm in world.landmark], dtype=np.float64)
     if keypoints.shape != (33, 3) or metres.shape != (33, 3) or not np.isfinite(keypoints).all():
         return None
-    return Landmarks(keypoints, metres, next_roi, raw)
+    return Landmarks(keypoints, metres, next_roi, raw, presence if math.isfinite(presence) else 0.0)
 
 
 class LandmarkFilter(_Graph):
@@ -301,4 +332,4 @@ class LandmarkFilter(_Graph):
         out = self.process({"image": rgb, "landmarks": points, "aux": aux, "world": world})
         if out.filtered is None or out.filtered_world is None or out.next_roi is None:
             return None
-        return _landmarks(out.filtered, out.filtered_world, _roi(out.next_roi), None)
+        return _landmarks(out.filtered, out.filtered_world, _roi(out.next_roi), None, found.presence)

@@ -7,7 +7,14 @@ BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.
   frame, so a sweep costs no frame more than one detector pass; a sweep starts every ``redetect_s``, at once when
   a track is lost, and continuously while nobody is tracked.
 - **Track**: each person keeps a region of interest (ROI) that the landmark model derives from their own
-  landmarks, frame after frame; the detector is not needed for people already followed.
+  landmarks, frame after frame (kept about upright: people at a counter stand); the detector is not needed for
+  people already followed. The landmark model looks only at the zone crop the person stands in, so a neighbour
+  in the next zone cannot pull it.
+- **Keep whom the model barely sees**: a followed person stays while the model's presence score is above
+  ``min_tracking_presence`` (a new one needs ``min_presence``). A person barely seen or lost in their own ROI is
+  looked for by the detector around it the same frame and landmarked in the detector's ROI; from then on their
+  ROI is the detector's, moved with their shoulders (a body cut by the counter makes the landmarks' own ROI
+  creep up and in until the model loses it).
 - **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
   another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
   that converge on one person (their landmarks agree) are cut to one.
@@ -20,10 +27,11 @@ from __future__ import annotations
 
 import math
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -60,6 +68,11 @@ class TrackerOptions:
     inference_threads: XNNPACK threads inside each model run.
     min_detection_confidence: the detector's score threshold, 0..1; a detection above it costs one landmark pass,
         whose presence test decides, so it can sit below the landmarkers' usual 0.5 (people turned away score low).
+    min_presence: the landmark model's presence score a newly found person needs, 0..1 (MediaPipe's default 0.5).
+    min_tracking_presence: the score that keeps a followed person, 0..1: lower, as MediaPipe's own tracking
+        confidence is separate from its detection confidence, because the score of someone turning away or
+        bending over flickers about 0.5 from frame to frame, and one low frame must not end their track (a
+        lost track waits for the next detector sweep, up to ``redetect_s``).
     min_keypoint_visibility: keypoints below this do not count (bbox, head, duplicates), 0..1.
     duplicate_overlap: two people whose boxes overlap by this share of the smaller box, and whose keypoints
         agree, are one person, 0..1.
@@ -71,6 +84,8 @@ class TrackerOptions:
     landmark_workers: int = 1
     inference_threads: int = 1
     min_detection_confidence: float = 0.3
+    min_presence: float = 0.5
+    min_tracking_presence: float = 0.3
     min_keypoint_visibility: float = 0.5
     duplicate_overlap: float = 0.5
 
@@ -81,7 +96,8 @@ class TrackerOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= top:
                 raise ValueError(f"TrackerOptions.{name} must be a whole number 1..{top}, got {value!r}")
-        for name in ("min_detection_confidence", "min_keypoint_visibility", "duplicate_overlap"):
+        for name in ("min_detection_confidence", "min_presence", "min_tracking_presence", "min_keypoint_visibility",
+                     "duplicate_overlap"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"TrackerOptions.{name} must be within 0..1, got {value!r}")
@@ -93,6 +109,7 @@ class _Track:
     observation: Observation | None
     anchored_t: float  # when a detection last confirmed (and re-anchored) the ROI
     smoother: LandmarkFilter  # this person's landmark smoothing, frame to frame
+    pinned: bool = False  # their landmarks' own ROI lost them once: the detector's ROI follows their shoulders
 
 
 def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
@@ -117,6 +134,13 @@ def upright(roi: Roi) -> bool:
     """Whether the ROI holds a person standing about upright, as everyone at a counter does: a detection tilted
     further guessed the hips of a body the counter hides."""
     return abs(roi.rotation) <= _MAX_TILT_RAD
+
+
+def standing(roi: Roi) -> Roi:
+    """``roi`` tilted no further than a standing person leans: landmarks of a body bent over the counter (or
+    cut by it) make the next ROI lie sideways, and the landmark model then reads the person as lying down."""
+    tilt = max(-_MAX_TILT_RAD, min(_MAX_TILT_RAD, math.remainder(roi.rotation, 2 * math.pi)))
+    return roi if tilt == roi.rotation else replace(roi, rotation=tilt)
 
 
 def plausible_step(before: Roi, after: Roi, width: int, height: int) -> bool:
@@ -148,7 +172,9 @@ class PoseTracker:
         self.options = options
         # Load the models now, so a broken installation fails at start-up, not on the first customer.
         self._detector = PoseDetector(options.inference_threads, options.min_detection_confidence)
-        self._landmarkers = [PoseLandmarker(options.inference_threads) for _ in range(options.landmark_workers)]
+        self._detector_lock = threading.Lock()
+        floor = min(options.min_presence, options.min_tracking_presence)
+        self._landmarkers = [PoseLandmarker(options.inference_threads, floor) for _ in range(options.landmark_workers)]
         self._free: queue.SimpleQueue[PoseLandmarker] = queue.SimpleQueue()
         for landmarker in self._landmarkers:
             self._free.put(landmarker)
@@ -157,6 +183,7 @@ class PoseTracker:
         self._sweep: list[Rect] = []  # regions the current detector sweep has still to search
         self._last_sweep_t: float | None = None
         self._last_t: float | None = None
+        self._crops: list[Rect] = []  # this frame's zone crops
         self.stage_ms: dict[str, float] = {}  # the last frame's time per stage (detect, landmarks)
         self.backend = "tracker"
 
@@ -190,6 +217,7 @@ class PoseTracker:
         self._last_t = t
         height, width = frame_bgr.shape[:2]
         regions = _regions(width, height, self.options.full_frame, crops)
+        self._crops = [r for r in regions if r != (0, 0, width, height)]
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         times = {"detect": 0.0, "landmarks": 0.0}
 
@@ -206,12 +234,28 @@ class PoseTracker:
         found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
         kept: list[_Track] = []
         for track, result in zip(self._tracks, found):
+            recovered = None
+            if result is None or result.presence < self.options.min_presence:
+                # Barely seen or lost in the ROI their landmarks gave: the detector, on their surroundings, gives
+                # one the model sees them in (a body cut by the counter makes the landmarks' ROI creep up and in
+                # until the model loses the person; the detector sees what is there).
+                recovered = self._recover(rgb, track, times, width, height)
+                if recovered is not None:
+                    track.roi, result = recovered
+                    track.anchored_t, track.pinned = t, True
+                elif result is not None and result.presence < self.options.min_tracking_presence:
+                    result = None
             smoothed = track.smoother.smooth(rgb, result, t) if result is not None else None
             if smoothed is None or smoothed.next_roi is None:
                 track.smoother.close()
                 continue  # lost: out of view, hidden, or the ROI drifted off them
-            if plausible_step(track.roi, smoothed.next_roi, width, height):
-                track.roi, track.observation = smoothed.next_roi, self._observation(t, smoothed, width, height)
+            if recovered is not None:
+                track.observation = self._observation(t, smoothed, width, height)
+            elif plausible_step(track.roi, smoothed.next_roi, width, height):
+                before, track.observation = track.observation, self._observation(t, smoothed, width, height)
+                # A person their own landmarks' ROI once lost keeps the detector's, moved with their shoulders.
+                track.roi = self._follow_shoulders(track.roi, before, track.observation) if track.pinned \
+                    else standing(smoothed.next_roi)
             else:
                 # A body does not jump between frames: these landmarks mixed them up with a neighbour or the
                 # counter. This frame reports nothing of them; the next looks where they were.
@@ -244,14 +288,14 @@ class PoseTracker:
             ):
                 fresh.append(found_now.roi)
         for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
-            if result is None:
+            if result is None or result.presence < self.options.min_presence:
                 continue  # the detector's guess, not confirmed by the landmark model
             smoother = LandmarkFilter()
             smoothed = smoother.smooth(rgb, result, t)
             if smoothed is None or smoothed.next_roi is None:
                 smoother.close()
                 continue
-            self._tracks.append(_Track(smoothed.next_roi, self._observation(t, smoothed, width, height), t, smoother))
+            self._tracks.append(_Track(standing(smoothed.next_roi), self._observation(t, smoothed, width, height), t, smoother))
         self._tracks = self._distinct(self._tracks, width, height)
         self.stage_ms = {k: v * 1e3 for k, v in times.items()}
         return [track.observation for track in self._tracks if track.observation is not None]
@@ -263,13 +307,19 @@ class PoseTracker:
             self._last_sweep_t = t
         return self._sweep.pop(0) if self._sweep else None
 
+    def _detect_timed(self, rgb: np.ndarray, region: Rect, width: int, height: int,
+                      times: dict[str, float]) -> list[tuple[Detection, bool]]:
+        return self._timed(times, "detect", lambda: self._detect(rgb, region, width, height))()
+
     def _detect(self, rgb: np.ndarray, region: Rect, width: int, height: int) -> list[tuple[Detection, bool]]:
         """Detections in ``region``, full-frame coordinates, each with whether the region holds all of its ROI
         (a person cut by a crop's edge, not the frame's, gets a distorted ROI from the detector)."""
         x0, y0, x1, y1 = region
         crop = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
         found = []
-        for detection in self._detector.detect(crop):
+        with self._detector_lock:  # one graph: a sweep (on a worker) and a recovery may both want it
+            detections = self._detector.detect(crop)
+        for detection in detections:
             roi = detection.roi
             half_w, half_h = roi.width / 2 * (x1 - x0), roi.height / 2 * (y1 - y0)
             cx, cy = x0 + roi.cx * (x1 - x0), y0 + roi.cy * (y1 - y0)
@@ -287,6 +337,31 @@ class PoseTracker:
             if self._shoulder_gap(found, track, width, height) <= _SAME_SHOULDERS_GAP * side:
                 return track
         return None
+
+    def _recover(self, rgb: np.ndarray, track: _Track, times: dict[str, float], width: int,
+                 height: int) -> tuple[Roi, Landmarks] | None:
+        """The person ``track`` follows, found again by the detector around their ROI and landmarked in the
+        detector's ROI: (that ROI, their landmarks), or None when the detector or the model does not see them."""
+        found = self._detect_timed(rgb, self._around(track.roi, width, height), width, height, times)
+        gaps = [(self._shoulder_gap(f, track, width, height) if track.observation is not None
+                 else math.hypot((f.roi.cx - track.roi.cx) * width, (f.roi.cy - track.roi.cy) * height), f)
+                for f, _ in found if upright(f.roi)]
+        near = [(gap, f) for gap, f in gaps if gap <= _SAME_ROI_GAP * f.roi.side_px(width, height)]
+        if not near:
+            return None
+        roi = min(near, key=lambda g: g[0])[1].roi
+        [result] = self._landmark_all(rgb, [roi], times)
+        return (roi, result) if result is not None and result.presence >= self.options.min_presence else None
+
+    @staticmethod
+    def _follow_shoulders(roi: Roi, before: Observation | None, now: Observation) -> Roi:
+        if before is None:
+            return roi
+        step = (now.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+                - before.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0))
+        if not np.isfinite(step).all():
+            return roi
+        return replace(roi, cx=roi.cx + float(step[0]), cy=roi.cy + float(step[1]))
 
     @staticmethod
     def _shoulder_gap(found: Detection, track: _Track, width: int, height: int) -> float:
@@ -310,10 +385,12 @@ class PoseTracker:
         return rect if rect is not None else (0, 0, width, height)
 
     def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
+        height, width = rgb.shape[:2]
+
         def one(roi: Roi) -> Landmarks | None:
             landmarker = self._free.get()  # at most landmark_workers run at once: one is always free
             try:
-                return landmarker.landmarks(rgb, roi)
+                return landmarker.landmarks(rgb, roi, self._region_of(roi, width, height))
             finally:
                 self._free.put(landmarker)
 
@@ -322,6 +399,13 @@ class PoseTracker:
         results = [f.result() for f in futures]
         times["landmarks"] += time.perf_counter() - start
         return results
+
+    def _region_of(self, roi: Roi, width: int, height: int) -> Rect | None:
+        """The smallest zone crop the person's hips stand in, or None (the whole frame): the landmark model
+        then sees only their zone, so a neighbour in the next zone or the counter's edge cannot pull it."""
+        x, y = roi.cx * width, roi.cy * height
+        inside = [r for r in self._crops if r[0] <= x < r[2] and r[1] <= y < r[3]]
+        return min(inside, key=lambda r: (r[2] - r[0]) * (r[3] - r[1])) if inside else None
 
     def _submit(self, fn: Callable[[], T]) -> Future[T]:
         if self._pool is not None:

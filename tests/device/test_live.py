@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from kiosk.core.interaction import Interaction
 from kiosk.device.database import Store
 
 RUBRIC = load_store_rubric("default")
+SERVED_PROMPTLY = Path(__file__).resolve().parents[2] / "scenes" / "01_served_promptly.toml"
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
 
@@ -97,3 +99,66 @@ def test_preview_frames_appear_only_when_asked(store):
     feed.set_preview(False)
     feed.stop()
     assert feed.snapshot().preview_bgr is None
+
+
+class CountingPose:
+    """A pose stage that sees nobody, and records what it was asked."""
+
+    built = 0
+
+    def __init__(self) -> None:
+        CountingPose.built += 1
+        self.times: list[float] = []
+        self.closed = False
+
+    def update(self, t, frame, crops):
+        self.times.append(t)
+        return []
+
+    def close(self):
+        self.closed = True
+
+
+def test_pose_models_load_once_across_runs_of_a_looping_video_on_one_clock(store, monkeypatch):
+    import kiosk.device.pipeline
+    from kiosk.sim.simulate import calibrate, load_scene
+
+    scene = load_scene(SERVED_PROMPTLY)
+    settings = Settings(camera=calibrate(scene, np.random.default_rng(0)))
+    stages: list[CountingPose] = []
+    monkeypatch.setattr(kiosk.device.pipeline, "calibrated_pose_stage", lambda s: stages.append(CountingPose()) or stages[-1])
+    runs = []
+
+    @contextmanager
+    def video(spec):
+        runs.append(1)
+        yield ((i / 10, np.zeros((480, 640, 3), np.uint8)) for i in range(5))  # 0.0 .. 0.4 s, every run
+
+    feed = LiveFeed(settings, "video.mp4", store, RUBRIC, source_factory=video, retry_s=0.01)
+    feed.start()
+    assert wait_for(lambda: len(runs) >= 3)
+    feed.stop()
+    [pose] = stages
+    assert len(pose.times) >= 10
+    assert all(b > a for a, b in zip(pose.times, pose.times[1:]))  # the kept models' clock never goes back
+    assert pose.closed  # stopping the feed releases them
+
+
+def test_a_faulting_pipeline_rebuilds_the_pose_models(store, monkeypatch):
+    import kiosk.device.pipeline
+    from kiosk.sim.simulate import calibrate, load_scene
+
+    class Broken(CountingPose):
+        def update(self, t, frame, crops):
+            raise RuntimeError("the model returned garbage")
+
+    scene = load_scene(SERVED_PROMPTLY)
+    settings = Settings(camera=calibrate(scene, np.random.default_rng(0)))
+    stages: list[CountingPose] = []
+    monkeypatch.setattr(kiosk.device.pipeline, "calibrated_pose_stage", lambda s: stages.append(Broken()) or stages[-1])
+    feed = LiveFeed(settings, "video.mp4", store, RUBRIC, source_factory=lambda spec: frames(10), retry_s=0.01,
+                    max_bad_frames=3)
+    feed.start()
+    assert wait_for(lambda: len(stages) >= 2)
+    feed.stop()
+    assert stages[0].closed  # the faulted models were released before new ones were built

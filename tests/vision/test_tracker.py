@@ -43,9 +43,9 @@ class Counted:
             self.detections += 1
             return detect(this, rgb)
 
-        def counted_landmarks(this: PoseLandmarker, rgb: np.ndarray, roi: Roi) -> object:
+        def counted_landmarks(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
             self.landmarks += 1
-            return landmarks(this, rgb, roi)
+            return landmarks(this, rgb, roi, region)
 
         def counted_init(this: PoseLandmarker, *args: object) -> None:
             self.landmarkers += 1
@@ -105,6 +105,50 @@ def test_zone_crops_find_a_person_the_full_frame_misses(tracker: PoseTracker, ph
     assert people[0].bbox[2] <= 0.4 <= people[1].bbox[0]
 
 
+class Presence:
+    """Overrides the landmark model's presence score: ``scores`` are used one per landmark pass, in order, then
+    ``then``; None keeps the model's own."""
+
+    def __init__(self, patch: pytest.MonkeyPatch, scores: list[float | None], then: float | None = None) -> None:
+        from dataclasses import replace
+
+        self.scores, self.then = list(scores), then
+        landmarks = PoseLandmarker.landmarks
+
+        def forced(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
+            found = landmarks(this, rgb, roi, region)
+            score = self.scores.pop(0) if self.scores else self.then
+            return found if found is None or score is None else replace(found, presence=score)
+
+        patch.setattr(PoseLandmarker, "landmarks", forced)
+
+
+def test_a_person_the_model_barely_sees_is_not_started(photos: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    Presence(monkeypatch, [], then=0.4)  # under min_presence (0.5), over min_tracking_presence (0.3)
+    with PoseTracker() as tracker:
+        assert _run(tracker, photos["basketball1.png"], 3) == [[], [], []]
+
+
+def test_a_followed_person_the_model_barely_sees_stays_followed(photos: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    Presence(monkeypatch, [None, None], then=0.4)  # found well, then barely, in every ROI the tracker tries
+    with PoseTracker() as tracker:
+        found = _run(tracker, photos["basketball1.png"], 6)
+    assert [len(people) for people in found] == [1] * 6
+
+
+def test_a_person_lost_in_their_own_roi_is_found_again_in_the_detectors_the_same_frame(
+    photos: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Frame 0 starts the track (one pass); frame 1 loses them in their landmarks' ROI (presence 0), and the
+    # detector's ROI around them, landmarked the same frame, finds them again.
+    Presence(monkeypatch, [None, 0.0])
+    with PoseTracker(TrackerOptions(redetect_s=10.0)) as tracker:
+        found = _run(tracker, photos["basketball1.png"], 4)
+        pinned = [track.pinned for track in tracker._tracks]
+    assert [len(people) for people in found] == [1] * 4
+    assert pinned == [True]  # from then on the ROI is the detector's, moved with their shoulders
+
+
 def test_a_person_who_leaves_is_dropped_and_searched_for_at_once(photos: dict, counted: Counted) -> None:
     empty = np.full_like(photos["basketball1.png"], 128)
     with PoseTracker(TrackerOptions(redetect_s=10.0)) as tracker:
@@ -112,7 +156,8 @@ def test_a_person_who_leaves_is_dropped_and_searched_for_at_once(photos: dict, c
         searched = counted.detections
         assert _run(tracker, empty, 1, t0=1.0) == [[]]
         _run(tracker, empty, 1, t0=2.0)
-    assert counted.detections == searched + 1  # the frame after the loss, long before redetect_s
+    # The frame that loses them looks around where they were; the next sweeps the frame, long before redetect_s.
+    assert counted.detections == searched + 2
 
 
 def test_one_landmark_model_serves_every_person(photos: dict, counted: Counted) -> None:
