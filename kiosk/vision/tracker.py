@@ -249,13 +249,14 @@ class PoseTracker:
             if smoothed is None or smoothed.next_roi is None:
                 track.smoother.close()
                 continue  # lost: out of view, hidden, or the ROI drifted off them
+            seen = self._observation(t, smoothed, width, height)
+            # A person their own landmarks' ROI once lost keeps the detector's, moved with their shoulders.
+            step = self._follow_shoulders(track.roi, track.observation, seen) if track.pinned \
+                else standing(smoothed.next_roi)
             if recovered is not None:
-                track.observation = self._observation(t, smoothed, width, height)
-            elif plausible_step(track.roi, smoothed.next_roi, width, height):
-                before, track.observation = track.observation, self._observation(t, smoothed, width, height)
-                # A person their own landmarks' ROI once lost keeps the detector's, moved with their shoulders.
-                track.roi = self._follow_shoulders(track.roi, before, track.observation) if track.pinned \
-                    else standing(smoothed.next_roi)
+                track.observation = seen
+            elif plausible_step(track.roi, step, width, height):
+                track.roi, track.observation = step, seen
             else:
                 # A body does not jump between frames: these landmarks mixed them up with a neighbour or the
                 # counter. This frame reports nothing of them; the next looks where they were.
