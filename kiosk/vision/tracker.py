@@ -15,6 +15,10 @@ BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.
   looked for by the detector around it the same frame and landmarked in the detector's ROI; from then on their
   ROI is the detector's, moved with their shoulders (a body cut by the counter makes the landmarks' own ROI
   creep up and in until the model loses it).
+- **A second look for a body cut by the counter**: the landmark model often calls nobody a person whose lower
+  body is the counter's front; a detection it refuses is landmarked again with the picture below the
+  detector's hip line blank, as if the frame ended there, and, if seen then, followed that way, with whatever
+  the blank hides (and the hips on its edge) unseen.
 - **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
   another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
   that converge on one person (their landmarks agree) are cut to one.
