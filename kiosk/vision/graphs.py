@@ -17,7 +17,7 @@ wheel like the legacy graph's (DESIGN §7); nothing is downloaded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -133,6 +133,23 @@ class Landmarks:
     next_roi: Roi | None
     raw: tuple[Any, Any, Any] | None = None
     presence: float = 1.0  # the model's presence score, 0..1
+
+    def unseen_below(self, y: float) -> Landmarks:
+        """These landmarks with every point at or below image height ``y`` (0..1) marked unseen (visibility 0):
+        where the image was blanked the model could only guess."""
+        from mediapipe.framework.formats import landmark_pb2
+
+        keypoints = self.keypoints.copy()
+        keypoints[keypoints[:, 1] >= y, 2] = 0.0
+        raw = self.raw
+        if raw is not None:
+            points = landmark_pb2.NormalizedLandmarkList()
+            points.CopyFrom(raw[0])
+            for lm in points.landmark:
+                if lm.y >= y:
+                    lm.visibility = 0.0
+            raw = (points, raw[1], raw[2])
+        return replace(self, keypoints=keypoints, raw=raw)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.
   looked for by the detector around it the same frame and landmarked in the detector's ROI; from then on their
   ROI is the detector's, moved with their shoulders (a body cut by the counter makes the landmarks' own ROI
   creep up and in until the model loses it).
+- **A second look for a body cut by the counter**: the landmark model often calls nobody a person whose lower
+  body is the counter's front; a detection it refuses is landmarked again with the picture below the
+  detector's hip line blank, as if the frame ended there, and, if seen then, followed that way, with whatever
+  the blank hides (and the hips on its edge) unseen.
 - **Resolve duplicates before landmarks**: a detection whose ROI coincides with a tracked person's ROI (or with
   another detection's, from an overlapping region) is the same person and is not landmarked again. Two tracks
   that converge on one person (their landmarks agree) are cut to one.
@@ -39,7 +43,7 @@ import cv2
 import numpy as np
 
 from kiosk.core.observation import Observation
-from kiosk.core.observation import LEFT_SHOULDER, RIGHT_SHOULDER
+from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 from kiosk.vision.graphs import Detection, LandmarkFilter, Landmarks, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
 
@@ -110,6 +114,7 @@ class _Track:
     anchored_t: float  # when a detection last confirmed (and re-anchored) the ROI
     smoother: LandmarkFilter  # this person's landmark smoothing, frame to frame
     pinned: bool = False  # their landmarks' own ROI lost them once: the detector's ROI follows their shoulders
+    below_hips: bool = False  # seen only with what lies below their hips blank (a counter cuts them)
 
 
 def _regions(width: int, height: int, full_frame: bool, crops: Sequence[Sequence[int]] | None) -> list[Rect]:
@@ -231,7 +236,8 @@ class PoseTracker:
         anchoring = self._submit(self._timed(times, "detect", lambda: self._detect(
             rgb, self._around(anchor.roi, width, height), width, height))) if anchor is not None else None
         # Everyone followed: one landmark pass each on the ROI their last landmarks gave.
-        found = self._landmark_all(rgb, [track.roi for track in self._tracks], times)
+        found = self._landmark_all(rgb, [track.roi for track in self._tracks], times,
+                                   [track.below_hips for track in self._tracks])
         kept: list[_Track] = []
         for track, result in zip(self._tracks, found):
             recovered = None
@@ -288,7 +294,15 @@ class PoseTracker:
                 same_roi(found_now.roi, other, width, height) for other in fresh
             ):
                 fresh.append(found_now.roi)
-        for roi, result in zip(fresh, self._landmark_all(rgb, fresh, times)):
+        results = self._landmark_all(rgb, fresh, times)
+        # A person the counter cuts at the chest: the model, seeing counter where the body should go on, calls
+        # nobody there (presence 0.01-0.2 on a detection scored 0.9); with what lies below their hips blank, as if
+        # the frame ended there, it sees them (0.9-1.0). A second look for the detections it refused.
+        refused = [i for i, r in enumerate(results) if r is None or r.presence < self.options.min_presence]
+        second = self._landmark_all(rgb, [fresh[i] for i in refused], times, below_hips=True)
+        cut = dict(zip(refused, second))
+        for i, roi in enumerate(fresh):
+            result = cut.get(i, results[i])
             if result is None or result.presence < self.options.min_presence:
                 continue  # the detector's guess, not confirmed by the landmark model
             smoother = LandmarkFilter()
@@ -296,7 +310,11 @@ class PoseTracker:
             if smoothed is None or smoothed.next_roi is None:
                 smoother.close()
                 continue
-            self._tracks.append(_Track(standing(smoothed.next_roi), self._observation(t, smoothed, width, height), t, smoother))
+            below_hips = i in cut
+            # Of a body seen only above the hips the landmarks' ROI creeps: such a person keeps the detector's.
+            self._tracks.append(_Track(roi if below_hips else standing(smoothed.next_roi),
+                                       self._observation(t, smoothed, width, height), t, smoother,
+                                       pinned=below_hips, below_hips=below_hips))
         self._tracks = self._distinct(self._tracks, width, height)
         self.stage_ms = {k: v * 1e3 for k, v in times.items()}
         return [track.observation for track in self._tracks if track.observation is not None]
@@ -351,7 +369,7 @@ class PoseTracker:
         if not near:
             return None
         roi = min(near, key=lambda g: g[0])[1].roi
-        [result] = self._landmark_all(rgb, [roi], times)
+        [result] = self._landmark_all(rgb, [roi], times, [track.below_hips])
         return (roi, result) if result is not None and result.presence >= self.options.min_presence else None
 
     @staticmethod
@@ -385,18 +403,31 @@ class PoseTracker:
                          width, height)
         return rect if rect is not None else (0, 0, width, height)
 
-    def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float]) -> list[Landmarks | None]:
+    def _landmark_all(self, rgb: np.ndarray, rois: list[Roi], times: dict[str, float],
+                      below_hips: bool | Sequence[bool] = False) -> list[Landmarks | None]:
+        """One landmark pass per ROI; ``below_hips`` (one for all, or per ROI): blank the frame below the ROI's
+        centre (the hips) for that pass."""
         height, width = rgb.shape[:2]
+        cuts = [below_hips] * len(rois) if isinstance(below_hips, bool) else list(below_hips)
 
-        def one(roi: Roi) -> Landmarks | None:
+        def one(roi: Roi, cut: bool) -> Landmarks | None:
+            image, row = rgb, max(0, min(height, round(roi.cy * height)))
+            if cut:
+                image = rgb.copy()
+                image[row:] = 0
             landmarker = self._free.get()  # at most landmark_workers run at once: one is always free
             try:
-                return landmarker.landmarks(rgb, roi, self._region_of(roi, width, height))
+                found = landmarker.landmarks(image, roi, self._region_of(roi, width, height))
             finally:
                 self._free.put(landmarker)
+            if not cut or found is None:
+                return found
+            # What lies below the blank edge is a guess, and so are the hips the model puts on that edge.
+            hips = float(found.keypoints[[LEFT_HIP, RIGHT_HIP], 1].min())
+            return found.unseen_below(min(row / height, hips))
 
         start = time.perf_counter()
-        futures = [self._submit(lambda roi=roi: one(roi)) for roi in rois]
+        futures = [self._submit(lambda roi=roi, cut=cut: one(roi, cut)) for roi, cut in zip(rois, cuts)]
         results = [f.result() for f in futures]
         times["landmarks"] += time.perf_counter() - start
         return results

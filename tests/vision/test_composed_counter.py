@@ -71,11 +71,18 @@ def _staff_track(run: Run) -> list[tuple[float, str]]:
     return out
 
 
+def test_the_staff_member_cut_by_the_counter_is_found_in_most_frames(run: Run) -> None:
+    # Bent over his camera behind a 1.25 m ledge the landmark model calls him nobody until the picture below
+    # his hips is blanked (the tracker's second look): found in half the frames without it.
+    assert len(_staff_track(run)) >= 0.7 * len(run.frames)
+
+
 def test_the_staff_member_cut_by_the_counter_is_placed_where_he_stands(run: Run) -> None:
     errors = np.array([e for e, _ in _staff_track(run)])
-    assert len(errors) >= 0.4 * len(run.frames)  # the pose model finds him bent over his camera in half the frames
-    assert np.median(errors) <= 0.25
-    assert np.percentile(errors, 90) <= 0.6
+    # Most frames within decimetres; bent over his camera (before and after serving) the model draws a standing
+    # body that is not there, and a quarter of the frames are placed up to 1.3 m along the counter.
+    assert np.median(errors) <= 0.3
+    assert np.percentile(errors, 75) <= 0.75
 
 
 def test_the_staff_member_is_staff_in_every_frame(run: Run) -> None:
@@ -89,9 +96,7 @@ def test_the_customer_is_greeted_and_served_not_abandoned(run: Run) -> None:
     assert (got.greeted, got.abandoned) == (True, False) == (want.greeted, want.abandoned)
 
 
-def test_greeting_is_found_within_three_seconds_of_the_truth(run: Run) -> None:
-    # Within 3 s, not 1: when he turns to the customer the pose model loses him for a while (a bent head
-    # over a camera), and a greeting needs a second of facing evidence (DESIGN §4).
+def test_greeting_is_found_within_a_second_of_the_truth(run: Run) -> None:
     [(got, want)] = run.pairs
     assert got is not None and want is not None and got.greeting_s is not None and want.greeting_s is not None
-    assert abs(got.greeting_s - want.greeting_s) <= 3.0
+    assert abs(got.greeting_s - want.greeting_s) <= 1.0

@@ -149,6 +149,32 @@ def test_a_person_lost_in_their_own_roi_is_found_again_in_the_detectors_the_same
     assert pinned == [True]  # from then on the ROI is the detector's, moved with their shoulders
 
 
+def test_a_detection_the_model_refuses_gets_a_second_look_with_the_picture_below_the_hips_blank(
+    photos: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    seen: list[tuple[np.ndarray, Roi]] = []
+    landmarks = PoseLandmarker.landmarks
+
+    def refuse_the_whole_picture(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
+        seen.append((rgb, roi))
+        found = landmarks(this, rgb, roi, region)
+        blanked = bool((rgb[round(roi.cy * rgb.shape[0]):] == 0).all())
+        return found if found is None or blanked else replace(found, presence=0.1)
+
+    monkeypatch.setattr(PoseLandmarker, "landmarks", refuse_the_whole_picture)
+    with PoseTracker() as tracker:
+        [people] = _run(tracker, photos["basketball1.png"], 1)
+        [track] = tracker._tracks
+    assert len(people) == 1 and track.below_hips and track.pinned
+    first, second = seen[0][0], seen[1][0]
+    assert first.any(axis=2)[-1].any() and not second[round(seen[1][1].cy * second.shape[0]):].any()
+    # What the blank hides (and the hips on its edge) is the model's guess: unseen.
+    assert (people[0].keypoints[[23, 24, 25, 26, 27, 28], 2] == 0).all()
+    assert (people[0].keypoints[[0, 11, 12], 2] > 0.5).all()
+
+
 def test_a_person_who_leaves_is_dropped_and_searched_for_at_once(photos: dict, counted: Counted) -> None:
     empty = np.full_like(photos["basketball1.png"], 128)
     with PoseTracker(TrackerOptions(redetect_s=10.0)) as tracker:
