@@ -27,8 +27,10 @@ from typing import Any, Literal, Protocol, Self
 
 import cv2
 import numpy as np
+from pydantic import ValidationError
 
 from kiosk.core.observation import Observation
+from kiosk.settings.tree import VisionSettings
 from kiosk.vision.head import head_pose_from_keypoints, torso_yaw_from_world
 from kiosk.vision.models import ModelError, default_bundle_path
 
@@ -61,8 +63,8 @@ class PoseOptions:
     bundle_path: Path | None = None
     video: bool = True
     full_frame: bool = True
-    max_poses_per_region: int = 4
-    min_detection_confidence: float = 0.5
+    max_poses_per_region: int = VisionSettings.model_fields["max_poses_per_region"].default
+    min_detection_confidence: float = VisionSettings.model_fields["min_detection_confidence"].default
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     min_keypoint_visibility: float = 0.5
@@ -71,8 +73,11 @@ class PoseOptions:
     def __post_init__(self) -> None:
         if self.backend not in ("auto", "tasks", "legacy"):
             raise ValueError(f"PoseOptions.backend must be 'auto', 'tasks' or 'legacy', got {self.backend!r}")
-        if not 1 <= self.max_poses_per_region <= 16:
-            raise ValueError(f"PoseOptions.max_poses_per_region must be 1..16, got {self.max_poses_per_region!r}")
+        try:  # the setting's own bounds: one rule for the settings file and for code that builds options
+            VisionSettings(max_poses_per_region=self.max_poses_per_region)
+        except ValidationError:
+            raise ValueError(f"PoseOptions.max_poses_per_region must be within vision.max_poses_per_region's "
+                             f"bounds (docs/SETTINGS.md), got {self.max_poses_per_region!r}") from None
         for name in (
             "min_detection_confidence",
             "min_presence_confidence",
