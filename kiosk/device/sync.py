@@ -221,7 +221,8 @@ class SyncLoop:
 def _set_aside(store: Store, batch: OutboxBatch, response: requests.Response, at: datetime) -> None:
     message = f"HTTP 422 from the server: {body_text(response)}"
     store.mark_failed(batch.batch_id, message, at)
-    log.error("batch %s refused as malformed and set aside (Store.failed_batches): %s", batch.batch_id, message)
+    log.error("batch %s refused as malformed and set aside (`kiosk outbox` lists it; after the server or the "
+              "terminal is fixed, `kiosk outbox --requeue-failed` sends it again): %s", batch.batch_id, message)
 
 
 def _status_error(response: requests.Response, url: str, sync: SyncSettings, report: SyncReport) -> SyncError:

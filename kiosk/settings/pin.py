@@ -1,8 +1,7 @@
 """The staff PIN, kept only as a salted scrypt hash (``terminal.staff_pin_hash``).
 
-The stored form is ``scrypt$<n>$<r>$<p>$<salt base64>$<hash base64>``. Make one with :func:`hash_pin`
-(e.g. ``python -c "from kiosk.settings.pin import hash_pin; print(hash_pin('482916'))"``) and put it in the
-settings file; the plain PIN is never stored or logged. Checking takes ~50 ms (x86) to a few hundred (Pi), which
+The stored form is ``scrypt$<n>$<r>$<p>$<salt base64>$<hash base64>``. ``kiosk --config FILE set-pin`` asks for
+the PIN twice and writes its hash (:func:`hash_pin`) into the settings file; the plain PIN is never stored or logged. Checking takes ~50 ms (x86) to a few hundred (Pi), which
 is why the app checks in a worker thread.
 """
 
@@ -53,7 +52,7 @@ def parse_pin_hash(text: str) -> PinHash:
     """Parse a stored hash; ``ValueError`` says what is wrong with it (never what the PIN is)."""
     parts = text.split("$")
     if len(parts) != 6 or parts[0] != PREFIX:
-        raise ValueError("staff_pin_hash must look like 'scrypt$n$r$p$salt$hash' (made by kiosk.settings.pin.hash_pin)")
+        raise ValueError("staff_pin_hash must look like 'scrypt$n$r$p$salt$hash' (set it with: kiosk --config FILE set-pin)")
     try:
         n, r, p = (int(x) for x in parts[1:4])
         salt, digest = base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True)

@@ -73,7 +73,7 @@ class TerminalSettings(BaseModel):
     # ---- staff screen ----------------------------------------------------------------------------------------
     staff_pin_hash: str | None = Field(
         None,
-        description="The staff PIN as produced by kiosk.settings.pin.hash_pin (scrypt, never the plain PIN). "
+        description="The staff PIN's hash as `kiosk set-pin` writes it (scrypt, never the plain PIN). "
                     "Unset: the staff screen cannot be opened.")
     pin_max_attempts: int = Field(5, ge=1, le=100, description="Wrong PINs in a row before the pad locks.")
     pin_lockout_s: float = Field(60.0, ge=0, le=3600, description="How long the pad stays locked.")
