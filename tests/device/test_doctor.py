@@ -7,10 +7,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Self
@@ -42,6 +40,7 @@ from kiosk.device.doctor import (
 )
 from kiosk.device.database import Store
 from kiosk.settings.pin import hash_pin
+from tests.localserver import LocalServer, QuietHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -340,13 +339,13 @@ def test_the_database_check_is_read_only(tmp_path: Path) -> None:
 
 # ---- server ---------------------------------------------------------------------------------------------------
 
-class HealthServer:
+class HealthServer(LocalServer):
     """Answers GET /api/v1/health with a set status on 127.0.0.1 (``404`` = a server without the endpoint)."""
 
     def __init__(self, status: int) -> None:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 owner.paths.append(self.path)
                 self.send_response(status)
@@ -354,21 +353,8 @@ class HealthServer:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
         self.paths: list[str] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 def test_a_healthy_server_passes_and_is_asked_at_the_health_endpoint() -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -22,6 +20,7 @@ from kiosk.device.sync import fill_outbox
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.wire.heartbeat import HeartbeatPayload, device_status
 from tests.storekit import T0, TOKEN, ended, served, settings
+from tests.localserver import LocalServer, QuietHandler
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 STALE = timedelta(minutes=15)
@@ -56,14 +55,14 @@ def test_device_status_refuses(case: str, last_seen: datetime, now: datetime, st
 
 # ---- a tiny server ----------------------------------------------------------------------------------------------
 
-class BeatServer:
+class BeatServer(LocalServer):
     """Records each POST (path, headers, JSON body) and answers with ``status`` and ``answer``."""
 
     def __init__(self, status: int = 200, answer: dict[str, Any] | None = None) -> None:
         owner = self
         self.requests: list[tuple[str, dict[str, str], Any]] = []
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 owner.requests.append((self.path, dict(self.headers), json.loads(body)))
@@ -74,20 +73,7 @@ class BeatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     @property
     def body(self) -> dict[str, Any]:
