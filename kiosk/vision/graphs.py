@@ -286,18 +286,23 @@ class PoseLandmarker(_Graph):
                           "next_roi": "proto", "presence": "float"},
                          side_inputs={"model_complexity": 1})  # the wheel's model (DESIGN §7)
 
-    def landmarks(self, rgb: np.ndarray, roi: Roi, region: tuple[int, int, int, int] | None = None) -> Landmarks | None:
+    def landmarks(self, rgb: np.ndarray, roi: Roi, region: tuple[int, int, int, int] | None = None,
+                  blank_from_row: int | None = None) -> Landmarks | None:
         """The person in ``roi`` of ``rgb``, or None when the model sees nobody there (presence below
         ``min_presence``); unsmoothed, without a next ROI (see :class:`LandmarkFilter`).
 
         ``region`` (x0, y0, x1, y1 pixels): look only at these pixels of ``rgb`` (the ROI's part outside them is
-        blank to the model); ``roi`` and the landmarks stay normalised to the whole of ``rgb``.
+        blank to the model); ``blank_from_row``: and none from this row of ``rgb`` down. ``roi`` and the
+        landmarks stay normalised to the whole of ``rgb``, which is never changed.
         """
         from mediapipe.framework.formats import rect_pb2
 
         height, width = rgb.shape[:2]
         x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
-        image = rgb if (x0, y0, x1, y1) == (0, 0, width, height) else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        whole = (x0, y0, x1, y1) == (0, 0, width, height)
+        image = rgb if whole and blank_from_row is None else np.array(rgb[y0:y1, x0:x1])  # a copy of its own
+        if blank_from_row is not None:
+            image[max(0, blank_from_row - y0):] = 0
         w, h = x1 - x0, y1 - y0
         rect = rect_pb2.NormalizedRect(x_center=(roi.cx * width - x0) / w, y_center=(roi.cy * height - y0) / h,
                                        width=roi.width * width / w, height=roi.height * height / h,
@@ -305,7 +310,7 @@ class PoseLandmarker(_Graph):
         out = self.process({"image": image, "roi": rect})
         if out.landmarks is None or out.world is None or out.aux is None:
             return None
-        if image is not rgb:
+        if not whole:
             for points in (out.landmarks, out.aux):
                 for lm in points.landmark:  # back to the whole image's coordinates (z is scaled like x)
                     lm.x, lm.y, lm.z = (x0 + lm.x * w) / width, (y0 + lm.y * h) / height, lm.z * w / width

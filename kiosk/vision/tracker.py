@@ -44,10 +44,12 @@ import numpy as np
 
 from kiosk.core.observation import Observation
 from kiosk.core.observation import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from kiosk.settings.tree import VisionSettings
 from kiosk.vision.graphs import Detection, LandmarkFilter, Landmarks, PoseDetector, PoseLandmarker, Roi
 from kiosk.vision.pose import Rect, clip_rect, observation_from_landmarks, same_person
 
 T = TypeVar("T")
+_VISION = VisionSettings.model_fields
 # A detection and a tracked ROI whose centres (the hips, for both) lie within this share of the ROI's side are
 # one person; two people that close stand one behind the other, where the detector's own NMS keeps one anyway.
 _SAME_ROI_GAP = 0.3
@@ -83,11 +85,12 @@ class TrackerOptions:
     """
 
     full_frame: bool = True
-    redetect_s: float = 1.0
-    max_people: int = 6
-    landmark_workers: int = 1
-    inference_threads: int = 1
-    min_detection_confidence: float = 0.3
+    # The settings' defaults, written once there (docs/SETTINGS.md), not shadowed here.
+    redetect_s: float = _VISION["redetect_s"].default
+    max_people: int = _VISION["max_people"].default
+    landmark_workers: int = _VISION["landmark_workers"].default
+    inference_threads: int = _VISION["inference_threads"].default
+    min_detection_confidence: float = _VISION["candidate_min_score"].default
     min_presence: float = 0.5
     min_tracking_presence: float = 0.3
     min_keypoint_visibility: float = 0.5
@@ -256,12 +259,14 @@ class PoseTracker:
                 track.smoother.close()
                 continue  # lost: out of view, hidden, or the ROI drifted off them
             seen = self._observation(t, smoothed, width, height)
+            if recovered is not None:
+                track.observation = seen  # in the detector's ROI, set above
+                kept.append(track)
+                continue
             # A person their own landmarks' ROI once lost keeps the detector's, moved with their shoulders.
             step = self._follow_shoulders(track.roi, track.observation, seen) if track.pinned \
                 else standing(smoothed.next_roi)
-            if recovered is not None:
-                track.observation = seen
-            elif plausible_step(track.roi, step, width, height):
+            if plausible_step(track.roi, step, width, height):
                 track.roi, track.observation = step, seen
             else:
                 # A body does not jump between frames: these landmarks mixed them up with a neighbour or the
@@ -273,12 +278,9 @@ class PoseTracker:
         self._tracks = self._distinct(kept, width, height)
         if anchoring is not None and anchor is not None and anchor in self._tracks:
             anchor.anchored_t = t
-            mine = [(self._shoulder_gap(found_now, anchor, width, height), found_now)
-                    for found_now, _ in anchoring.result()]
-            mine = [(gap, f) for gap, f in mine
-                    if gap <= _SAME_SHOULDERS_GAP * f.roi.side_px(width, height) and upright(f.roi)]
-            if mine:
-                anchor.roi = min(mine, key=lambda m: m[0])[1].roi
+            if anchor.observation is not None:  # without landmarks this frame there are no shoulders to match
+                anchor.roi = self._nearest_detection(anchoring.result(), anchor, _SAME_SHOULDERS_GAP, width,
+                                                     height) or anchor.roi
 
         # New people: detections of nobody already followed, each landmarked once to start their track.
         fresh: list[Roi] = []
@@ -362,15 +364,24 @@ class PoseTracker:
         """The person ``track`` follows, found again by the detector around their ROI and landmarked in the
         detector's ROI: (that ROI, their landmarks), or None when the detector or the model does not see them."""
         found = self._detect_timed(rgb, self._around(track.roi, width, height), width, height, times)
-        gaps = [(self._shoulder_gap(f, track, width, height) if track.observation is not None
-                 else math.hypot((f.roi.cx - track.roi.cx) * width, (f.roi.cy - track.roi.cy) * height), f)
-                for f, _ in found if upright(f.roi)]
-        near = [(gap, f) for gap, f in gaps if gap <= _SAME_ROI_GAP * f.roi.side_px(width, height)]
-        if not near:
+        roi = self._nearest_detection(found, track, _SAME_ROI_GAP, width, height)
+        if roi is None:
             return None
-        roi = min(near, key=lambda g: g[0])[1].roi
         [result] = self._landmark_all(rgb, [roi], times, [track.below_hips])
         return (roi, result) if result is not None and result.presence >= self.options.min_presence else None
+
+    def _nearest_detection(self, found: list[tuple[Detection, bool]], track: _Track, share: float, width: int,
+                           height: int) -> Roi | None:
+        """The ROI of the upright detection nearest the person ``track`` follows (by their shoulders when their
+        landmarks are seen, else by the ROI's centre), within ``share`` of that detection's ROI side; or None."""
+        def gap(f: Detection) -> float:
+            if track.observation is not None:
+                return self._shoulder_gap(f, track, width, height)
+            return math.hypot((f.roi.cx - track.roi.cx) * width, (f.roi.cy - track.roi.cy) * height)
+
+        near = [(gap(f), f) for f, _ in found if upright(f.roi)]
+        near = [(g, f) for g, f in near if g <= share * f.roi.side_px(width, height)]
+        return min(near, key=lambda n: n[0])[1].roi if near else None
 
     @staticmethod
     def _follow_shoulders(roi: Roi, before: Observation | None, now: Observation) -> Roi:
@@ -411,13 +422,11 @@ class PoseTracker:
         cuts = [below_hips] * len(rois) if isinstance(below_hips, bool) else list(below_hips)
 
         def one(roi: Roi, cut: bool) -> Landmarks | None:
-            image, row = rgb, max(0, min(height, round(roi.cy * height)))
-            if cut:
-                image = rgb.copy()
-                image[row:] = 0
+            row = max(0, min(height, round(roi.cy * height)))
             landmarker = self._free.get()  # at most landmark_workers run at once: one is always free
             try:
-                found = landmarker.landmarks(image, roi, self._region_of(roi, width, height))
+                found = landmarker.landmarks(rgb, roi, self._region_of(roi, width, height),
+                                             blank_from_row=row if cut else None)
             finally:
                 self._free.put(landmarker)
             if not cut or found is None:

@@ -43,9 +43,10 @@ class Counted:
             self.detections += 1
             return detect(this, rgb)
 
-        def counted_landmarks(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
+        def counted_landmarks(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None,
+                              blank_from_row: int | None = None) -> object:
             self.landmarks += 1
-            return landmarks(this, rgb, roi, region)
+            return landmarks(this, rgb, roi, region, blank_from_row)
 
         def counted_init(this: PoseLandmarker, *args: object) -> None:
             self.landmarkers += 1
@@ -115,8 +116,9 @@ class Presence:
         self.scores, self.then = list(scores), then
         landmarks = PoseLandmarker.landmarks
 
-        def forced(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
-            found = landmarks(this, rgb, roi, region)
+        def forced(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None,
+                   blank_from_row: int | None = None) -> object:
+            found = landmarks(this, rgb, roi, region, blank_from_row)
             score = self.scores.pop(0) if self.scores else self.then
             return found if found is None or score is None else replace(found, presence=score)
 
@@ -154,16 +156,22 @@ def test_a_detection_the_model_refuses_gets_a_second_look_with_the_picture_below
 ) -> None:
     from dataclasses import replace
 
-    seen: list[tuple[np.ndarray, Roi]] = []
-    landmarks = PoseLandmarker.landmarks
+    seen: list[tuple[np.ndarray, Roi]] = []  # what the model was shown, and the ROI it was asked about
+    landmarks, process = PoseLandmarker.landmarks, PoseLandmarker.process
 
-    def refuse_the_whole_picture(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None) -> object:
+    def shown(this: PoseLandmarker, inputs: dict) -> object:
+        seen[-1] = (inputs["image"], seen[-1][1])
+        return process(this, inputs)
+
+    def refuse_the_whole_picture(this: PoseLandmarker, rgb: np.ndarray, roi: Roi, region: object = None,
+                                 blank_from_row: int | None = None) -> object:
         seen.append((rgb, roi))
-        found = landmarks(this, rgb, roi, region)
-        blanked = bool((rgb[round(roi.cy * rgb.shape[0]):] == 0).all())
+        found = landmarks(this, rgb, roi, region, blank_from_row)
+        blanked = bool((seen[-1][0][round(roi.cy * rgb.shape[0]):] == 0).all())
         return found if found is None or blanked else replace(found, presence=0.1)
 
     monkeypatch.setattr(PoseLandmarker, "landmarks", refuse_the_whole_picture)
+    monkeypatch.setattr(PoseLandmarker, "process", shown)
     with PoseTracker() as tracker:
         [people] = _run(tracker, photos["basketball1.png"], 1)
         [track] = tracker._tracks
