@@ -15,7 +15,8 @@ machine; an absolute time does not), and the peak RSS of a separate ``kiosk anal
 
 Run: `.venv/bin/python benchmarks/pipeline.py [--backend tracker|auto|tasks|legacy] [--seconds 8] [--run-s 30]
 [--keep DIR]` (``--run-s`` also measures the peak RSS of `kiosk run --source VIDEO`, the app with its live
-pipeline, under Xvfb).
+pipeline, under Xvfb, and how much of it is the code of Mesa's software renderer, which Xvfb needs and a Pi's GPU
+does not).
 ``--backend auto`` (or ``tasks``) is the four-region design (full frame + three zone crops, a landmarker each).
 """
 
@@ -188,9 +189,29 @@ def analyze_peak_rss_mb(video: Path, config: Path, backend: str) -> float:
     return peak
 
 
-def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, workdir: Path) -> float:
+def software_gl_rss_mb(pid: int) -> float:
+    """Resident code of Mesa's software renderer (llvmpipe: libLLVM, swrast_dri) in the process: under Xvfb the
+    app's GL runs on the CPU, which a Pi's GPU driver does not do; its buffers and textures, also the CPU's here,
+    are anonymous memory and not counted."""
+    total_kb, software = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace") as smaps:
+            for line in smaps:
+                head = line.split(maxsplit=6)
+                if head and not head[0].endswith(":"):  # a mapping's first line: address perms offset dev inode path
+                    name = head[5] if len(head) > 5 else ""
+                    software = "libLLVM" in name or "swrast_dri" in name
+                elif software and head[0] == "Rss:":
+                    total_kb += int(head[1])
+    except OSError:
+        return 0.0
+    return total_kb / 1024.0
+
+
+def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, workdir: Path) -> tuple[float, float]:
     """Peak RSS of `kiosk run --source VIDEO` (the counter app with its live pipeline) over ``seconds``, under
-    a private Xvfb display that is stopped afterwards."""
+    a private Xvfb display that is stopped afterwards, and how much of the RSS at the end was the software GL's
+    code (:func:`software_gl_rss_mb`)."""
     display = f":{90 + os.getpid() % 500}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -206,6 +227,7 @@ def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, wor
                 while time.monotonic() < end and app.poll() is None:
                     peak = max(peak, _peak_rss_mb(app.pid) or 0.0)
                     time.sleep(0.1)
+                software_gl = software_gl_rss_mb(app.pid)
             finally:
                 if app.poll() is None:
                     app.terminate()
@@ -220,10 +242,10 @@ def run_peak_rss_mb(video: Path, config: Path, backend: str, seconds: float, wor
     finally:
         xvfb.terminate()
         xvfb.wait()
-    return peak
+    return peak, software_gl
 
 
-def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: float | None) -> None:
+def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: tuple[float, float] | None) -> None:
     found, present = np.asarray(fig.found), np.asarray(fig.present)
     e2e_ms = fig.decode_ms + fig.product_ms
     print(f"\n{label}: {fig.frames} frames at {FPS:g} fps")
@@ -240,7 +262,9 @@ def report(label: str, fig: Figures, rss_mb: float, run_rss_mb: float | None) ->
           f"(all found in {np.mean(found >= present):.0%} of frames)")
     print(f"  {'peak RSS, kiosk analyze':<28}{rss_mb:8.0f} MB", flush=True)
     if run_rss_mb is not None:
-        print(f"  {'peak RSS, kiosk run':<28}{run_rss_mb:8.0f} MB", flush=True)
+        peak, software_gl = run_rss_mb
+        print(f"  {'peak RSS, kiosk run':<28}{peak:8.0f} MB (of it {software_gl:.0f} MB Xvfb's software GL code)",
+              flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,6 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The counter terminal app: rating screen, privacy notice, staff screen, and with a camera (or a video
     played as one) the live pipeline measuring every interaction. Under systemd it reports READY and WATCHDOG
     (kiosk/device/watchdog.py)."""
+    from kiosk.device.allocator import tune_malloc
+
+    tune_malloc()  # first, before Kivy, the camera and MediaPipe start their threads (kiosk/device/allocator.py)
     from kiosk.core.rubrics import RubricError
     from kiosk.device.database import StoreError
     from kiosk.terminal.fonts import FontsMissingError
