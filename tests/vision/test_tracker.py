@@ -269,6 +269,18 @@ def test_options_out_of_range_are_refused_naming_the_field(field: str, value: ob
 # --- regions of interest ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 2)])
+def test_models_run_on_two_threads_only_where_two_more_cores_remain(cores: int, threads: int) -> None:
+    assert tracker_module.default_inference_threads(cores) == threads
+
+
+def test_inference_threads_zero_means_the_machines_default() -> None:
+    with PoseTracker(TrackerOptions(inference_threads=0)) as tracker:
+        assert tracker.inference_threads == tracker_module.default_inference_threads()
+    with PoseTracker(TrackerOptions(inference_threads=3)) as tracker:
+        assert tracker.inference_threads == 3
+
+
 def test_a_roi_found_in_a_crop_maps_to_the_same_pixels_of_the_frame() -> None:
     roi = Roi(0.5, 0.5, 0.5, 0.25, rotation=0.3).in_frame((100, 40, 300, 440), 640, 480)
     assert (roi.cx * 640, roi.cy * 480) == pytest.approx((200.0, 240.0))
