@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -72,10 +73,15 @@ class CameraModel:
         R = np.stack([right, down, fwd])
         return cls(K=np.asarray(K, float), R=R, t=-R @ pos, width_px=width_px, height_px=height_px)
 
-    @property
+    @cached_property
     def center_m(self) -> np.ndarray:
-        """Camera position in the world (3,)."""
-        return -self.R.T @ self.t
+        """Camera position in the world (3,), read-only (computed once: placement asks for it per person)."""
+        return _read_only(-self.R.T @ self.t)
+
+    @cached_property
+    def K_inv(self) -> np.ndarray:
+        """The inverse intrinsics (3, 3), read-only: pixels to rays."""
+        return _read_only(np.linalg.inv(self.K))
 
     def project(self, points_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World points (n, 3) -> pixels (n, 2) and depth along the optical axis (n,)."""
@@ -88,6 +94,11 @@ class CameraModel:
         """Floor direction (radians) from a floor point towards the camera."""
         c = self.center_m
         return math.atan2(c[1] - floor_xy[1], c[0] - floor_xy[0])
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -157,31 +168,35 @@ class FloorFix:
     range_sd_m: float = 0.0
 
 
+_BODY_INDEX = np.array(list(STANDARD_BODY))
+_BODY_OFFSET = np.array(list(STANDARD_BODY.values()))  # (n, 3) forward, left, up
+_BODY_IS_HEAD = np.isin(_BODY_INDEX, _HEAD_POINTS)
+_PAIR_INDEX = np.array(_PAIRS)
+_PAIR_UP = np.array([STANDARD_BODY[a][2] for a, _ in _PAIRS])
+
+
 def _body_points(keypoints: np.ndarray, min_visibility: float, body_heading: float | None,
-                 head_heading: float | None) -> list[tuple[float, float, np.ndarray]]:
-    """(u, v normalised, offset (3,) as shares of height) for each usable landmark.
+                 head_heading: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(u, v) normalised (n, 2) and offsets (n, 3) as shares of height, one row per usable landmark.
 
     With a heading, every visible landmark is used at its place on the body. Without one, left/right pairs
     give their midpoint (their sideways offsets cancel), or the one visible side.
     """
     vis = keypoints[:, 2] >= min_visibility
-    out = []
     if body_heading is None:
-        for pair in _PAIRS:
-            seen = [i for i in pair if vis[i]]
-            if seen:  # a lone side point is off the axis by a few cm: good enough for a first fix
-                m = keypoints[seen, :2].mean(axis=0)
-                out.append((m[0], m[1], np.array([0.0, 0.0, STANDARD_BODY[pair[0]][2]])))
-        return out
-    for i, (fwd, left, up) in STANDARD_BODY.items():
-        if not vis[i]:
-            continue
-        h = head_heading if (i in _HEAD_POINTS and head_heading is not None) else body_heading
-        f = np.array([math.cos(h), math.sin(h)])
-        lft = np.array([-math.sin(h), math.cos(h)])
-        xy = f * fwd + lft * left
-        out.append((keypoints[i, 0], keypoints[i, 1], np.array([xy[0], xy[1], up])))
-    return out
+        seen = vis[_PAIR_INDEX]  # (pairs, 2)
+        count = seen.sum(axis=1)
+        keep = count > 0  # a lone side point is off the axis by a few cm: good enough for a first fix
+        uv = (keypoints[_PAIR_INDEX, :2] * seen[..., None]).sum(axis=1)[keep] / count[keep, None]
+        off = np.zeros((int(keep.sum()), 3))
+        off[:, 2] = _PAIR_UP[keep]
+        return uv, off
+    used = vis[_BODY_INDEX]
+    h = np.where(_BODY_IS_HEAD & (head_heading is not None), head_heading if head_heading is not None else 0.0,
+                 body_heading)[used]
+    fwd, left, up = _BODY_OFFSET[used].T
+    off = np.column_stack((fwd * np.cos(h) - left * np.sin(h), fwd * np.sin(h) + left * np.cos(h), up))
+    return keypoints[_BODY_INDEX[used], :2], off
 
 
 def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: float, height_sd_m: float,
@@ -197,12 +212,11 @@ def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: 
     Returns None when no usable landmark is visible.
     """
     kp = np.asarray(keypoints, float)
-    pts = _body_points(kp, min_visibility, body_heading_rad, head_heading_rad)
-    if not pts:
+    uv, off = _body_points(kp, min_visibility, body_heading_rad, head_heading_rad)
+    if len(uv) == 0:
         return None
     K, R, t = camera.K, camera.R, camera.t
-    uv = np.array([(u * camera.width_px, v * camera.height_px) for u, v, _ in pts])
-    off = np.array([o for _, _, o in pts])
+    uv = uv * (camera.width_px, camera.height_px)
     # (pixel - c) * (R2 . X + t2) - f * (R_row . X + t_row) = 0 with X = (x, y, 0) + height * off
     rows, rhs = [], []
     for axis in (0, 1):
@@ -212,7 +226,7 @@ def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: 
         rhs.append(-(coef * t[2] - K[axis, axis] * t[axis]))
     A0, b0 = np.vstack(rows), np.concatenate(rhs)
     prior_w = keypoint_sigma_px / height_sd_m
-    weights = np.ones(len(pts))
+    weights = np.ones(len(uv))
     sol = None
     prior = np.diag([0.0, 0.0, prior_w**2])
     for _ in range(2):
@@ -231,7 +245,7 @@ def locate_person(camera: CameraModel, keypoints: np.ndarray, *, mean_height_m: 
     ray = np.array([sol[0], sol[1]]) - camera.center_m[:2]
     ray /= max(float(np.linalg.norm(ray)), 1e-9)
     range_sd = float(np.sqrt(max(ray @ cov @ ray, 0.0)))
-    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(pts),
+    return FloorFix(position_m=(float(sol[0]), float(sol[1])), height_m=float(sol[2]), levels_used=len(uv),
                     range_sd_m=range_sd)
 
 
@@ -251,14 +265,22 @@ def yaw_from_heading(camera: CameraModel, floor_xy: tuple[float, float], heading
 
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Even-odd rule for many points at once: (n, 2) points, (m, 2) polygon -> (n,) bool."""
-    pts = np.asarray(points, float)
+    pts = np.asarray(points, float).reshape(-1, 2)
     poly = np.asarray(polygon, float)
-    x, y = pts[:, 0:1], pts[:, 1:2]
+    out = np.zeros(len(pts), bool)
+    # Only points within the polygon's bounding box can be inside: most of the counter test's samples along
+    # a line of sight are not, and the edge test costs points x edges.
+    low, high = poly.min(axis=0), poly.max(axis=0)
+    near = np.flatnonzero(((pts >= low) & (pts <= high)).all(axis=1))
+    if len(near) == 0:
+        return out
+    x, y = pts[near, 0:1], pts[near, 1:2]
     x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.concatenate((x1[1:], x1[:1])), np.concatenate((y1[1:], y1[:1]))  # each vertex's successor
+    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)  # each vertex's successor
     with np.errstate(divide="ignore", invalid="ignore"):  # a level edge never crosses: its quotient is unused
         crosses = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
-    return (crosses.sum(axis=1) % 2) == 1
+    out[near] = (crosses.sum(axis=1) % 2) == 1
+    return out
 
 
 def point_in_polygon(point: tuple[float, float], polygon: np.ndarray) -> bool:

@@ -39,7 +39,7 @@ def hidden_by_counter(camera: CameraModel, pixels: np.ndarray, person_xy: tuple[
     if len(px) == 0:
         return np.zeros(0, bool)
     c = camera.center_m
-    rays = np.c_[px, np.ones(len(px))] @ np.linalg.inv(camera.K).T @ camera.R  # world directions (n, 3)
+    rays = np.c_[px, np.ones(len(px))] @ camera.K_inv.T @ camera.R  # world directions (n, 3)
     horiz = np.hypot(rays[:, 0], rays[:, 1])
     reach = math.hypot(person_xy[0] - c[0], person_xy[1] - c[1])
     with np.errstate(divide="ignore"):

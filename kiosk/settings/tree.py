@@ -123,7 +123,7 @@ class VisionSettings(_Section):
     candidate_min_score: float = Field(0.3, ge=0, le=1, description="tracker: detections scoring this are tried with one landmark pass, whose presence test decides; lower than min_detection_confidence because a person turned away scores low.")
     max_people: int = Field(6, ge=1, le=16, description="tracker: people followed at once.")
     landmark_workers: int = Field(1, ge=1, le=8, description="tracker: landmark models run in parallel, one core each (about 65 MB of memory each).")
-    inference_threads: int = Field(1, ge=1, le=8, description="tracker: threads inside each model run (helps only on otherwise idle cores).")
+    inference_threads: int = Field(0, ge=0, le=8, description="tracker: threads inside each model run; 0 = two on a board with four cores or more (a Pi 4: half a landmark pass's time), else one. Two on two cores are faster only while nothing else runs: a two-thread run waits for its slower half, and with one core taken by other work a frame took 13 times as long (one thread: 3 times).")
     max_poses_per_region: int = Field(3, ge=1, le=10, description="tasks: people the multi-person model looks for in one region.")
     min_detection_confidence: float = Field(0.5, ge=0, le=1, description="MediaPipe's person detection threshold.")
     person_height_m: float = Field(2.0, gt=1, le=3, description="How far above a zone's floor its crop reaches.")

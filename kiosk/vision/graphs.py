@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any, Self
 
 import numpy as np
@@ -204,24 +204,46 @@ def _expanded(graph: str, threads: int, min_score: float | None = None, min_pres
 
 
 class _Graph:
-    """A MediaPipe graph of ours, run synchronously one packet set at a time."""
+    """A MediaPipe graph of ours, run synchronously one packet set at a time.
+
+    Built by MediaPipe's ``SolutionBase`` (it validates the graph, points the models at the wheel, observes the
+    outputs) but run by :meth:`process` here: ``SolutionBase.process`` defines a new namedtuple class on every
+    call (about 0.3 ms, and a frame makes six or more calls) and stamps a fixed 30 fps clock.
+    """
 
     def __init__(self, config: Any, hints: dict[str, str], side_inputs: dict[str, Any] | None = None) -> None:
         from mediapipe.python.solution_base import PacketDataType, SolutionBase
 
         try:
-            self._graph: Any = SolutionBase(graph_config=config, side_inputs=side_inputs,
-                                            stream_type_hints={k: PacketDataType(v) for k, v in hints.items()})
+            self._solution: Any = SolutionBase(graph_config=config, side_inputs=side_inputs,
+                                               stream_type_hints={k: PacketDataType(v) for k, v in hints.items()})
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"MediaPipe cannot build the pose graph from the wheel's models: {exc}") from exc
+        self._inputs = dict(self._solution._input_stream_type_info)
+        self._outputs = dict(self._solution._output_stream_type_info)
+        self._last_us = 0
 
-    def process(self, inputs: dict[str, Any]) -> Any:
-        return self._graph.process(inputs)
+    def process(self, inputs: dict[str, Any], t_us: int | None = None) -> SimpleNamespace:
+        """Run the graph on one set of inputs stamped ``t_us`` (microseconds, made to increase; None: the next
+        microsecond); one attribute per output stream, None where the graph sent nothing."""
+        solution = self._solution
+        if solution is None:
+            raise ValueError("the pose graph is closed")
+        self._last_us = max(self._last_us + 1, t_us if t_us is not None else 0)
+        solution._graph_outputs.clear()
+        for name, data in inputs.items():
+            kind = self._inputs[name]
+            solution._graph.add_packet_to_input_stream(
+                stream=name, packet=solution._make_packet(kind, data).at(self._last_us))
+        solution._graph.wait_until_idle()
+        out = solution._graph_outputs
+        return SimpleNamespace(**{name: solution._get_packet_content(kind, out[name]) if name in out else None
+                                  for name, kind in self._outputs.items()})
 
     def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()
-            self._graph = None
+        if self._solution is not None:
+            self._solution.close()
+            self._solution = None
 
     def __enter__(self) -> Self:
         return self
@@ -340,18 +362,14 @@ class LandmarkFilter(_Graph):
         super().__init__(_FILTER_GRAPH, {"image": "image_frame", "landmarks": "proto", "aux": "proto",
                                          "world": "proto", "filtered": "proto", "filtered_world": "proto",
                                          "next_roi": "proto"}, side_inputs={"enable": True})
-        self._last_us = -1
 
     def smooth(self, rgb: np.ndarray, found: Landmarks, t: float) -> Landmarks | None:
         """``found`` (from :meth:`PoseLandmarker.landmarks` on ``rgb``) smoothed, with the next frame's ROI."""
         if found.raw is None:
             return found
-        # The filter's velocities need the frames' real times; SolutionBase stamps a fixed 30 fps step instead.
-        t_us = max(round(t * 1e6), self._last_us + 1)
-        self._last_us = t_us
-        self._graph._simulated_timestamp = t_us - 33333
         points, aux, world = found.raw
-        out = self.process({"image": rgb, "landmarks": points, "aux": aux, "world": world})
+        # The filter's velocities need the frames' real times.
+        out = self.process({"image": rgb, "landmarks": points, "aux": aux, "world": world}, round(t * 1e6))
         if out.filtered is None or out.filtered_world is None or out.next_roi is None:
             return None
         return _landmarks(out.filtered, out.filtered_world, _roi(out.next_roi), None, found.presence)

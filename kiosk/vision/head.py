@@ -63,7 +63,8 @@ _NOSE_FRONT_MARGIN_M = 0.02  # the nose must sit this far behind the shoulder li
 
 
 def _grid(yaws_deg: np.ndarray, pitches_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Project the head model for every (yaw, pitch); returns yaw, pitch (n,) and points (n, 11, 2)."""
+    """Project the head model for every (yaw, pitch); returns yaw, pitch (n,) and points (2, n, 11): image x
+    and y, each contiguous for the fit's matrix products."""
     yaw, pitch = np.meshgrid(np.radians(yaws_deg), np.radians(pitches_deg), indexing="ij")
     yaw, pitch = yaw.ravel(), pitch.ravel()
     lat, up, fwd = HEAD_MODEL_CM.T
@@ -72,7 +73,7 @@ def _grid(yaws_deg: np.ndarray, pitches_deg: np.ndarray) -> tuple[np.ndarray, np
     fwd_p = fwd[None, :] * np.cos(pitch)[:, None] - up[None, :] * np.sin(pitch)[:, None]
     x = lat[None, :] * np.cos(yaw)[:, None] + fwd_p * np.sin(yaw)[:, None]
     y = -up_p  # image y grows downwards
-    return yaw, pitch, np.stack([x, y], axis=-1)
+    return yaw, pitch, np.stack([x, y])
 
 
 _COARSE_STEP_DEG = 5.0
@@ -92,24 +93,25 @@ def _fit(points: np.ndarray, observed: np.ndarray, weights: np.ndarray) -> tuple
     """Weighted 2D similarity fit of each candidate to the observation.
 
     Args:
-        points: (n, k, 2) projected model candidates.
-        observed: (k, 2) observed points, isotropic units.
-        weights: (k,) non-negative.
+        points: (2, n, k) projected model candidates, x then y.
+        observed: (k, 2) observed points, isotropic units (any for a point of weight 0).
+        weights: (k,) non-negative; a point of weight 0 is left out.
 
     Returns:
         residual (n,) as the share of the observation's spread left unexplained (0 = perfect), and roll (n,)
         in radians of the fitted similarity.
     """
     w = weights / weights.sum()
-    obs = observed - (w[:, None] * observed).sum(axis=0)
-    mod = points - np.einsum("k,nkd->nd", w, points)[:, None, :]
-    # Closed-form least squares for x' = a*x - b*y, y' = b*x + a*y (complex multiplication by a + ib).
-    mx, my = mod[..., 0], mod[..., 1]
+    obs = np.where(w[:, None] > 0, observed - w @ observed, 0.0)
     ox, oy = obs[:, 0], obs[:, 1]
-    norm = (w * (mx**2 + my**2)).sum(axis=1)
-    a = (w * (mx * ox + my * oy)).sum(axis=1) / norm
-    b = (w * (mx * oy - my * ox)).sum(axis=1) / norm
-    spread = (w * (ox**2 + oy**2)).sum()
+    # Closed-form least squares for x' = a*x - b*y, y' = b*x + a*y (complex multiplication by a + ib). The
+    # observation is centred, so only the model's spread needs centring; as matrix products over the points
+    # (a frame fits some 2000 candidates per person).
+    mx, my = points
+    norm = (mx * mx + my * my) @ w - np.square(mx @ w) - np.square(my @ w)
+    a = (mx @ (w * ox) + my @ (w * oy)) / norm
+    b = (mx @ (w * oy) - my @ (w * ox)) / norm
+    spread = w @ (ox**2 + oy**2)
     residual = np.clip(spread - (a**2 + b**2) * norm, 0.0, None) / spread
     return residual, np.arctan2(b, a)
 
@@ -118,10 +120,6 @@ def _cost(residual: np.ndarray, roll: np.ndarray) -> np.ndarray:
     # A small price on roll: heads nod far more than they tilt, and in profile a nod and a tilt look alike.
     cost = residual + _ROLL_PRICE * (roll / math.radians(30.0)) ** 2
     return np.where(np.abs(roll) <= math.radians(_MAX_ROLL_DEG), cost, np.inf)
-
-
-def _best(residual: np.ndarray, roll: np.ndarray) -> int:
-    return int(np.argmin(_cost(residual, roll)))
 
 
 def _yaw_spread(cost: np.ndarray, best: int) -> float:
@@ -139,20 +137,21 @@ def _yaw_spread(cost: np.ndarray, best: int) -> float:
     return 0.5 * width * _COARSE_STEP_DEG
 
 
-def _search_with_spread(observed: np.ndarray, weights: np.ndarray, seen: np.ndarray) -> tuple[float, float, float, float]:
+def _search_with_spread(observed: np.ndarray, weights: np.ndarray) -> tuple[float, float, float, float]:
     """Best (yaw, pitch) in degrees, its cost (inf when no candidate fits) and the yaw's spread (degrees): a
-    5-degree grid, then 1 degree around the winner."""
-    residual, roll = _fit(_COARSE_POINTS[:, seen], observed, weights)
-    i = _best(residual, roll)
-    spread = _yaw_spread(_cost(residual, roll), i)
+    5-degree grid, then 1 degree around the winner. ``observed`` (11, 2) and ``weights`` (11,) cover every
+    face point, weight 0 for those not seen."""
+    cost = _cost(*_fit(_COARSE_POINTS, observed, weights))
+    i = int(np.argmin(cost))
+    spread = _yaw_spread(cost, i)
     yaw0, pitch0 = math.degrees(_COARSE_YAW[i]), math.degrees(_COARSE_PITCH[i])
     fine_pitch = np.clip(np.arange(pitch0 - 9.0, pitch0 + 9.5, 1.0), -_PITCH_LIMIT_DEG, _PITCH_LIMIT_DEG)
     yaw_f, pitch_f, points_f = _grid(np.arange(yaw0 - 4.0, yaw0 + 4.5, 1.0), np.unique(fine_pitch))
-    residual_f, roll_f = _fit(points_f[:, seen], observed, weights)
-    j = _best(residual_f, roll_f)
-    if _cost(residual_f, roll_f)[j] <= _cost(residual, roll)[i]:
-        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(_cost(residual_f, roll_f)[j]), spread
-    return yaw0, pitch0, float(_cost(residual, roll)[i]), spread
+    cost_f = _cost(*_fit(points_f, observed, weights))
+    j = int(np.argmin(cost_f))
+    if cost_f[j] <= cost[i]:
+        return math.degrees(yaw_f[j]), math.degrees(pitch_f[j]), float(cost_f[j]), spread
+    return yaw0, pitch0, float(cost[i]), spread
 
 
 def head_pose_from_keypoints(
@@ -185,18 +184,18 @@ def head_pose_from_keypoints(
     # Without the nose there is no front to the head: a back view or a hidden face says nothing reliable.
     if not seen[NOSE] or seen.sum() < _MIN_FACE_POINTS:
         return None
-    observed = face[seen, :2] * np.array([aspect_ratio, 1.0])
-    if np.ptp(observed, axis=0).max() <= 0.0:
+    observed = np.where(seen[:, None], face[:, :2], 0.0) * np.array([aspect_ratio, 1.0])
+    if np.ptp(observed[seen], axis=0).max() <= 0.0:
         return None
-    weights = np.clip(face[seen, 2], 1e-3, 1.0)
+    weights = np.where(seen, np.clip(face[:, 2], 1e-3, 1.0), 0.0)
 
-    yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, weights, seen)
+    yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, weights)
     # In a turned head the far eye, ear and mouth corner are hidden and the pose model only guesses them
     # (it still calls them visible): trust the near side more and fit again.
     if _FAR_SIDE_FROM_DEG < abs(yaw_deg) < 180.0 - _FAR_SIDE_FROM_DEG:
         far = _LEFT_SIDE if yaw_deg > 0 else _RIGHT_SIDE
-        reweighted = weights * np.where(far[seen], _FAR_SIDE_WEIGHT, 1.0)
-        yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, reweighted, seen)
+        reweighted = weights * np.where(far, _FAR_SIDE_WEIGHT, 1.0)
+        yaw_deg, pitch_deg, res, spread = _search_with_spread(observed, reweighted)
     if not math.isfinite(res):
         return None
     # What frames do not average away: fits nearly as good over a wide run of yaws, and the far-side bias.
@@ -206,7 +205,7 @@ def head_pose_from_keypoints(
 
     # A residual of a quarter of the face's spread means the points hardly look like a head.
     fit_quality = max(0.0, 1.0 - res / 0.25)
-    confidence = float(np.clip(fit_quality * weights.mean() * seen.mean(), 0.0, 1.0))
+    confidence = float(np.clip(fit_quality * weights[seen].mean() * seen.mean(), 0.0, 1.0))
     return HeadPose(yaw_deg=wrap_deg(yaw_deg), pitch_deg=float(np.clip(pitch_deg, -90, 90)), confidence=confidence,
                     yaw_sd_deg=float(min(yaw_sd, 180.0)))
 

@@ -30,6 +30,7 @@ BlazePose's own tracking design, for several people at once (:mod:`kiosk.vision.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -71,7 +72,7 @@ class TrackerOptions:
     redetect_s: a detector sweep over every region starts at least this often (seconds of the source clock).
     max_people: people followed at once (the cost per frame grows with them).
     landmark_workers: landmark graphs run in parallel, one core each (~65 MB each).
-    inference_threads: XNNPACK threads inside each model run.
+    inference_threads: XNNPACK threads inside each model run; 0: :func:`default_inference_threads`.
     min_detection_confidence: the detector's score threshold, 0..1; a detection above it costs one landmark pass,
         whose presence test decides, so it can sit below the landmarkers' usual 0.5 (people turned away score low).
     min_presence: the landmark model's presence score a newly found person needs, 0..1 (MediaPipe's default 0.5).
@@ -99,15 +100,27 @@ class TrackerOptions:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.redetect_s) and 0.0 <= self.redetect_s <= 60.0):
             raise ValueError(f"TrackerOptions.redetect_s must be within 0..60 s, got {self.redetect_s!r}")
-        for name, top in (("max_people", 16), ("landmark_workers", 8), ("inference_threads", 8)):
+        for name, low, top in (("max_people", 1, 16), ("landmark_workers", 1, 8), ("inference_threads", 0, 8)):
             value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= top:
-                raise ValueError(f"TrackerOptions.{name} must be a whole number 1..{top}, got {value!r}")
+            if not isinstance(value, int) or not low <= value <= top:
+                raise ValueError(f"TrackerOptions.{name} must be a whole number {low}..{top}, got {value!r}")
         for name in ("min_detection_confidence", "min_presence", "min_tracking_presence", "min_keypoint_visibility",
                      "duplicate_overlap"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"TrackerOptions.{name} must be within 0..1, got {value!r}")
+
+
+def default_inference_threads(cores: int | None = None) -> int:
+    """XNNPACK threads per model run for a machine with ``cores`` usable cores (None: this process's).
+
+    Two halve a landmark pass, but a multi-threaded run waits at every layer for its slowest thread: on two
+    cores, with one taken by other work (the app drawing, a sync), a three-person frame took 13 times as long
+    with two threads and 3 times with one. So two only where two more cores remain for the rest (a Pi 4).
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if cores >= 4 else 1
 
 
 @dataclass
@@ -178,11 +191,13 @@ class PoseTracker:
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
         self.options = options
+        threads = options.inference_threads or default_inference_threads()
         # Load the models now, so a broken installation fails at start-up, not on the first customer.
-        self._detector = PoseDetector(options.inference_threads, options.min_detection_confidence)
+        self._detector = PoseDetector(threads, options.min_detection_confidence)
         self._detector_lock = threading.Lock()
         floor = min(options.min_presence, options.min_tracking_presence)
-        self._landmarkers = [PoseLandmarker(options.inference_threads, floor) for _ in range(options.landmark_workers)]
+        self._landmarkers = [PoseLandmarker(threads, floor) for _ in range(options.landmark_workers)]
+        self.inference_threads = threads
         self._free: queue.SimpleQueue[PoseLandmarker] = queue.SimpleQueue()
         for landmarker in self._landmarkers:
             self._free.put(landmarker)

@@ -232,6 +232,21 @@ def test_observations_carry_time_bbox_score_head_and_torso(tracker: PoseTracker,
     assert person.head is not None and person.torso_yaw_deg is not None
 
 
+def test_two_frames_with_one_time_stamp_are_both_followed(tracker: PoseTracker, photos: dict) -> None:
+    # A camera's clock can repeat a stamp; MediaPipe refuses a packet that is not later than the last.
+    first = tracker.update(1.0, photos["astronaut"])
+    again = tracker.update(1.0, photos["astronaut"])
+    assert len(first) == len(again) == 1
+    assert np.abs(first[0].keypoints[:, :2] - again[0].keypoints[:, :2]).max() < 0.01
+
+
+def test_a_closed_model_refuses_to_run_with_a_message(photos: dict) -> None:
+    landmarker = PoseLandmarker()
+    landmarker.close()
+    with pytest.raises(ValueError, match="closed"):
+        landmarker.landmarks(photos["astronaut"], Roi(0.5, 0.5, 0.8, 0.8))
+
+
 def test_time_going_backwards_is_refused(tracker: PoseTracker) -> None:
     frame = np.zeros((240, 320, 3), np.uint8)
     tracker.update(1.0, frame)
@@ -252,6 +267,18 @@ def test_options_out_of_range_are_refused_naming_the_field(field: str, value: ob
 
 
 # --- regions of interest ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 2)])
+def test_models_run_on_two_threads_only_where_two_more_cores_remain(cores: int, threads: int) -> None:
+    assert tracker_module.default_inference_threads(cores) == threads
+
+
+def test_inference_threads_zero_means_the_machines_default() -> None:
+    with PoseTracker(TrackerOptions(inference_threads=0)) as tracker:
+        assert tracker.inference_threads == tracker_module.default_inference_threads()
+    with PoseTracker(TrackerOptions(inference_threads=3)) as tracker:
+        assert tracker.inference_threads == 3
 
 
 def test_a_roi_found_in_a_crop_maps_to_the_same_pixels_of_the_frame() -> None:
