@@ -191,9 +191,11 @@ def _body_points(keypoints: np.ndarray, min_visibility: float, body_heading: flo
         off = np.zeros((int(keep.sum()), 3))
         off[:, 2] = _PAIR_UP[keep]
         return uv, off
+    h = np.full(len(_BODY_INDEX), body_heading)
+    if head_heading is not None:
+        h[_BODY_IS_HEAD] = head_heading
     used = vis[_BODY_INDEX]
-    h = np.where(_BODY_IS_HEAD & (head_heading is not None), head_heading if head_heading is not None else 0.0,
-                 body_heading)[used]
+    h = h[used]
     fwd, left, up = _BODY_OFFSET[used].T
     off = np.column_stack((fwd * np.cos(h) - left * np.sin(h), fwd * np.sin(h) + left * np.cos(h), up))
     return keypoints[_BODY_INDEX[used], :2], off

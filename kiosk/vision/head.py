@@ -102,8 +102,7 @@ def _fit(points: np.ndarray, observed: np.ndarray, weights: np.ndarray) -> tuple
         in radians of the fitted similarity.
     """
     w = weights / weights.sum()
-    obs = np.where(w[:, None] > 0, observed - w @ observed, 0.0)
-    ox, oy = obs[:, 0], obs[:, 1]
+    ox, oy = (observed - w @ observed).T  # a point of weight 0 drops out of every product below
     # Closed-form least squares for x' = a*x - b*y, y' = b*x + a*y (complex multiplication by a + ib). The
     # observation is centred, so only the model's spread needs centring; as matrix products over the points
     # (a frame fits some 2000 candidates per person).
