@@ -281,11 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.vision.compose import load_sprites, render_video
 
     sprites = load_sprites()
-    from kiosk.vision.tracker import default_inference_threads
+    from kiosk.vision.tracker import default_inference_threads, default_landmark_workers
 
-    threads = Settings().vision.inference_threads or default_inference_threads()
-    print(f"backend {args.backend}, {os.cpu_count()} CPUs, {threads} inference thread(s) per model run, load average "
-          f"{os.getloadavg()[0]:.1f}; reference: one legacy Pose pass following one person")
+    vision = Settings().vision
+    workers = vision.landmark_workers or default_landmark_workers()
+    threads = vision.inference_threads or default_inference_threads(workers=workers)
+    print(f"backend {args.backend}, {os.cpu_count()} CPUs, {workers} landmark worker(s) of {threads} inference "
+          f"thread(s), load average {os.getloadavg()[0]:.1f}; reference: one legacy Pose pass following one person")
     with tempfile.TemporaryDirectory(prefix="kiosk-pipeline-") as tmp:
         out = args.keep or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""glibc malloc tuned for the counter app (``kiosk run``): fewer per-thread arenas, frame-sized blocks given back.
+"""glibc malloc tuned for the commands that run the pose models (``kiosk run``, ``kiosk analyze``): fewer
+per-thread arenas, frame-sized blocks given back.
 
 The app runs a dozen and more native threads (Kivy, the camera reader, the pipeline, MediaPipe's graph and
 inference threads). glibc gives each thread that allocates concurrently an arena of its own, up to eight per core,
@@ -6,7 +7,8 @@ and memory freed into one arena is never reused by another: each keeps its own f
 are enough for a process whose heavy work is one pipeline thread. And glibc raises its mmap threshold each time a
 large block is freed, until camera frames (640x480x3, ~0.9 MB) come out of the arenas instead of their own
 mappings, where their freed pages stay resident; a fixed threshold keeps them mapped and returned on free.
-Measured on the three-person scene (benchmarks/pipeline.py --run-s): about 10 MB off the peak RSS of ``kiosk run``.
+Measured on the three-person scene (benchmarks/pipeline.py --run-s): about 10 MB off the peak RSS of ``kiosk run``,
+15 MB off that of ``kiosk analyze`` (397 -> 381 MB, two landmark workers).
 
 It must run before the process starts its threads: glibc fixes the arena limit the first time a thread needs an
 arena, and later calls do not lower it. Elsewhere (not glibc, e.g. musl or macOS) it does nothing.

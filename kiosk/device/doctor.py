@@ -198,8 +198,8 @@ def check_fps(spec: str, settings: Settings, *, measure: Callable[[str, Settings
               f"({got.people:.1f} people in view, {got.dropped} camera frames dropped)")
     if got.fps >= 0.9 * settings.vision.max_fps:
         return Check("fps", "ok", detail)
-    return Check("fps", "warn", detail, "each person in view costs a landmark pass: lower vision.max_fps, or on a Pi "
-                 "with idle cores raise vision.landmark_workers (firmware_notes/08-thermal-performance.md)")
+    return Check("fps", "warn", detail, "each person in view costs a landmark pass: lower vision.max_fps, keep other "
+                 "programs off the terminal (firmware_notes/08-thermal-performance.md)")
 
 
 # ---- calibration ----------------------------------------------------------------------------------------------

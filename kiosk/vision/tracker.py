@@ -71,7 +71,8 @@ class TrackerOptions:
     full_frame: search the whole frame too, not only the crops passed to ``update``.
     redetect_s: a detector sweep over every region starts at least this often (seconds of the source clock).
     max_people: people followed at once (the cost per frame grows with them).
-    landmark_workers: landmark graphs run in parallel, one core each (~65 MB each).
+    landmark_workers: landmark graphs run in parallel, one core each (~65 MB each); 0:
+        :func:`default_landmark_workers`.
     inference_threads: XNNPACK threads inside each model run; 0: :func:`default_inference_threads`.
     min_detection_confidence: the detector's score threshold, 0..1; a detection above it costs one landmark pass,
         whose presence test decides, so it can sit below the landmarkers' usual 0.5 (people turned away score low).
@@ -100,7 +101,7 @@ class TrackerOptions:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.redetect_s) and 0.0 <= self.redetect_s <= 60.0):
             raise ValueError(f"TrackerOptions.redetect_s must be within 0..60 s, got {self.redetect_s!r}")
-        for name, low, top in (("max_people", 1, 16), ("landmark_workers", 1, 8), ("inference_threads", 0, 8)):
+        for name, low, top in (("max_people", 1, 16), ("landmark_workers", 0, 8), ("inference_threads", 0, 8)):
             value = getattr(self, name)
             if not isinstance(value, int) or not low <= value <= top:
                 raise ValueError(f"TrackerOptions.{name} must be a whole number {low}..{top}, got {value!r}")
@@ -111,16 +112,29 @@ class TrackerOptions:
                 raise ValueError(f"TrackerOptions.{name} must be within 0..1, got {value!r}")
 
 
-def default_inference_threads(cores: int | None = None) -> int:
-    """XNNPACK threads per model run for a machine with ``cores`` usable cores (None: this process's).
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_landmark_workers(cores: int | None = None) -> int:
+    """Landmark graphs for a machine with ``cores`` usable cores (None: this process's): two people landmarked
+    at once wherever there are two cores. Two separate passes never wait for each other, unlike the two threads
+    of one pass; more than two would cost another 65 MB each for a third person at once."""
+    return 2 if (cores if cores is not None else _usable_cores()) >= 2 else 1
+
+
+def default_inference_threads(cores: int | None = None, workers: int = 1) -> int:
+    """XNNPACK threads per model run, with ``workers`` landmark graphs on ``cores`` usable cores (None: this
+    process's).
 
     Two halve a landmark pass, but a multi-threaded run waits at every layer for its slowest thread: on two
     cores, with one taken by other work (the app drawing, a sync), a three-person frame took 13 times as long
-    with two threads and 3 times with one. So two only where two more cores remain for the rest (a Pi 4).
+    with two threads and 3 times with one. So two only where every worker's two threads still leave two cores
+    for the rest.
     """
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 2 if cores >= 4 else 1
+        cores = _usable_cores()
+    return 2 if cores >= 2 * workers + 2 else 1
 
 
 @dataclass
@@ -191,17 +205,18 @@ class PoseTracker:
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
         self.options = options
-        threads = options.inference_threads or default_inference_threads()
+        workers = options.landmark_workers or default_landmark_workers()
+        threads = options.inference_threads or default_inference_threads(workers=workers)
         # Load the models now, so a broken installation fails at start-up, not on the first customer.
         self._detector = PoseDetector(threads, options.min_detection_confidence)
         self._detector_lock = threading.Lock()
         floor = min(options.min_presence, options.min_tracking_presence)
-        self._landmarkers = [PoseLandmarker(threads, floor) for _ in range(options.landmark_workers)]
-        self.inference_threads = threads
+        self._landmarkers = [PoseLandmarker(threads, floor) for _ in range(workers)]
+        self.landmark_workers, self.inference_threads = workers, threads
         self._free: queue.SimpleQueue[PoseLandmarker] = queue.SimpleQueue()
         for landmarker in self._landmarkers:
             self._free.put(landmarker)
-        self._pool = ThreadPoolExecutor(options.landmark_workers, "kiosk-pose") if options.landmark_workers > 1 else None
+        self._pool = ThreadPoolExecutor(workers, "kiosk-pose") if workers > 1 else None
         self._tracks: list[_Track] = []
         self._sweep: list[Rect] = []  # regions the current detector sweep has still to search
         self._last_sweep_t: float | None = None

@@ -269,16 +269,26 @@ def test_options_out_of_range_are_refused_naming_the_field(field: str, value: ob
 # --- regions of interest ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 2)])
-def test_models_run_on_two_threads_only_where_two_more_cores_remain(cores: int, threads: int) -> None:
-    assert tracker_module.default_inference_threads(cores) == threads
+@pytest.mark.parametrize("cores, workers", [(1, 1), (2, 2), (4, 2), (8, 2)])
+def test_two_people_are_landmarked_at_once_wherever_there_are_two_cores(cores: int, workers: int) -> None:
+    assert tracker_module.default_landmark_workers(cores) == workers
 
 
-def test_inference_threads_zero_means_the_machines_default() -> None:
-    with PoseTracker(TrackerOptions(inference_threads=0)) as tracker:
-        assert tracker.inference_threads == tracker_module.default_inference_threads()
-    with PoseTracker(TrackerOptions(inference_threads=3)) as tracker:
-        assert tracker.inference_threads == 3
+@pytest.mark.parametrize("cores, workers, threads", [(1, 1, 1), (2, 1, 1), (2, 2, 1), (4, 1, 2), (4, 2, 1),
+                                                     (6, 2, 2), (8, 2, 2)])
+def test_models_run_on_two_threads_only_where_two_more_cores_remain(cores: int, workers: int, threads: int) -> None:
+    assert tracker_module.default_inference_threads(cores, workers) == threads
+
+
+def test_zero_workers_and_threads_mean_the_machines_defaults() -> None:
+    with PoseTracker(TrackerOptions(landmark_workers=0, inference_threads=0)) as tracker:
+        assert tracker.landmark_workers == tracker_module.default_landmark_workers()
+        assert tracker.inference_threads == tracker_module.default_inference_threads(workers=tracker.landmark_workers)
+
+
+def test_workers_and_threads_set_explicitly_are_kept() -> None:
+    with PoseTracker(TrackerOptions(landmark_workers=1, inference_threads=3)) as tracker:
+        assert (tracker.landmark_workers, tracker.inference_threads) == (1, 3)
 
 
 def test_a_roi_found_in_a_crop_maps_to_the_same_pixels_of_the_frame() -> None:
