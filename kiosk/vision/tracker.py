@@ -268,11 +268,15 @@ class PoseTracker:
         anchor = self._due_anchor(t) if region is None else None
         anchoring = self._submit(self._timed(times, "detect", lambda: self._detect(
             rgb, self._around(anchor.roi, width, height), width, height))) if anchor is not None else None
-        # Everyone followed: one landmark pass each on the ROI their last landmarks gave.
-        found = self._landmark_all(rgb, [track.roi for track in self._tracks], times,
-                                   [track.below_hips for track in self._tracks])
+        # Everyone followed: one landmark pass each on the ROI their last landmarks gave. Each person is taken
+        # on as soon as their pass is done, while the workers go on with the others'.
+        # (The landmarks' time then includes that following: the two overlap.)
+        start = time.perf_counter()
+        found = self._landmark_each(rgb, [track.roi for track in self._tracks],
+                                    [track.below_hips for track in self._tracks])
         kept: list[_Track] = []
-        for track, result in zip(self._tracks, found):
+        for track, future in zip(self._tracks, found):
+            result = future.result()
             recovered = None
             if result is None or result.presence < self.options.min_presence:
                 # Barely seen or lost in the ROI their landmarks gave: the detector, on their surroundings, gives
@@ -303,6 +307,7 @@ class PoseTracker:
                 # counter. This frame reports nothing of them; the next looks where they were.
                 track.observation = None
             kept.append(track)
+        times["landmarks"] += time.perf_counter() - start
         if len(kept) < len(self._tracks) and not self._sweep:
             self._sweep = list(regions)  # someone was lost: look for them (or for whoever hid them) at once
         self._tracks = self._distinct(kept, width, height)
@@ -448,6 +453,14 @@ class PoseTracker:
                       below_hips: bool | Sequence[bool] = False) -> list[Landmarks | None]:
         """One landmark pass per ROI; ``below_hips`` (one for all, or per ROI): blank the frame below the ROI's
         centre (the hips) for that pass."""
+        start = time.perf_counter()
+        results = [future.result() for future in self._landmark_each(rgb, rois, below_hips)]
+        times["landmarks"] += time.perf_counter() - start
+        return results
+
+    def _landmark_each(self, rgb: np.ndarray, rois: list[Roi],
+                       below_hips: bool | Sequence[bool] = False) -> list[Future[Landmarks | None]]:
+        """:meth:`_landmark_all`, each pass's result due as soon as it is done."""
         height, width = rgb.shape[:2]
         cuts = [below_hips] * len(rois) if isinstance(below_hips, bool) else list(below_hips)
 
@@ -465,11 +478,7 @@ class PoseTracker:
             hips = float(found.keypoints[[LEFT_HIP, RIGHT_HIP], 1].min())
             return found.unseen_below(min(row / height, hips))
 
-        start = time.perf_counter()
-        futures = [self._submit(lambda roi=roi, cut=cut: one(roi, cut)) for roi, cut in zip(rois, cuts)]
-        results = [f.result() for f in futures]
-        times["landmarks"] += time.perf_counter() - start
-        return results
+        return [self._submit(lambda roi=roi, cut=cut: one(roi, cut)) for roi, cut in zip(rois, cuts)]
 
     def _region_of(self, roi: Roi, width: int, height: int) -> Rect | None:
         """The smallest zone crop the person's hips stand in, or None (the whole frame): the landmark model
