@@ -144,7 +144,7 @@ class KioskApp(StaffMixin, App):
 
     def build(self) -> Any:
         from kivy.core.window import Window
-        from kivy.uix.screenmanager import FadeTransition, ScreenManager
+        from kivy.uix.screenmanager import NoTransition, ScreenManager
 
         import kiosk.terminal.widgets  # noqa: F401
         from kiosk.terminal.screens import SCREENS
@@ -157,7 +157,10 @@ class KioskApp(StaffMixin, App):
         self._on_window_size(Window, Window.size)
         root = _root_widget()
         sm: ScreenManager = root.ids.screens
-        sm.transition = FadeTransition(duration=0.15)
+        # Screens change at once. A fade (a shader transition) builds two screen-sized framebuffers and compiles
+        # its shader on every change and does not give them back: the app grew by about 10 MB a minute of the
+        # demo's customers (kivy/kivy#7478), which a terminal left on all day cannot afford.
+        sm.transition = NoTransition()
         for name, cls in SCREENS.items():
             sm.add_widget(cls(name=name))
         sm.current = "idle"

@@ -285,6 +285,23 @@ def test_the_privacy_notice_opens_from_the_camera_mark(u):
     assert u.screen() == "idle"
 
 
+def test_changing_screens_builds_no_framebuffer(u, monkeypatch):
+    # A shader transition (a fade) builds two screen-sized framebuffers and compiles its shader on every change, and
+    # Kivy does not give them back (kivy/kivy#7478): the app grew by about 10 MB a minute of customers.
+    import kivy.uix.screenmanager as screenmanager
+
+    built = []
+    real = screenmanager.Fbo
+    monkeypatch.setattr(screenmanager, "Fbo", lambda *args, **kwargs: built.append(kwargs) or real(*args, **kwargs))
+    for _ in range(3):
+        u.d.tap(u.app.root.ids.camera_mark)
+        u.d.settle(u.app)
+        u.d.tap(u.screen_widget("notice").ids.back)
+        u.d.settle(u.app)
+    assert u.screen() == "idle"
+    assert built == []
+
+
 def _spots(u) -> dict[str, float]:
     """Window x of each face's centre and of each top-bar control's centre."""
     faces = u.screen_widget("idle").ids.faces.faces
