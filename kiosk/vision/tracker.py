@@ -270,7 +270,7 @@ class PoseTracker:
             rgb, self._around(anchor.roi, width, height), width, height))) if anchor is not None else None
         # Everyone followed: one landmark pass each on the ROI their last landmarks gave. Each person is taken
         # on as soon as their pass is done, while the workers go on with the others'.
-        # (The landmarks' time then includes that following: the two overlap.)
+        # (The landmarks' time then includes that following, and a rare recovery's passes twice: they overlap.)
         start = time.perf_counter()
         found = self._landmark_each(rgb, [track.roi for track in self._tracks],
                                     [track.below_hips for track in self._tracks])
