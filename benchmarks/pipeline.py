@@ -281,11 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.vision.compose import load_sprites, render_video
 
     sprites = load_sprites()
-    from kiosk.vision.tracker import default_inference_threads, default_landmark_workers
+    from kiosk.vision.tracker import model_parallelism
 
     vision = Settings().vision
-    workers = vision.landmark_workers or default_landmark_workers()
-    threads = vision.inference_threads or default_inference_threads(workers=workers)
+    workers, threads = model_parallelism(vision.landmark_workers, vision.inference_threads)
     print(f"backend {args.backend}, {os.cpu_count()} CPUs, {workers} landmark worker(s) of {threads} inference "
           f"thread(s), load average {os.getloadavg()[0]:.1f}; reference: one legacy Pose pass following one person")
     with tempfile.TemporaryDirectory(prefix="kiosk-pipeline-") as tmp:

@@ -137,6 +137,13 @@ def default_inference_threads(cores: int | None = None, workers: int = 1) -> int
     return 2 if cores >= 2 * workers + 2 else 1
 
 
+def model_parallelism(landmark_workers: int = 0, inference_threads: int = 0) -> tuple[int, int]:
+    """(landmark workers, inference threads) a tracker runs with for these settings, 0 meaning this machine's
+    default (:func:`default_landmark_workers`, :func:`default_inference_threads`)."""
+    workers = landmark_workers or default_landmark_workers()
+    return workers, inference_threads or default_inference_threads(workers=workers)
+
+
 @dataclass
 class _Track:
     roi: Roi
@@ -205,8 +212,7 @@ class PoseTracker:
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
         self.options = options
-        workers = options.landmark_workers or default_landmark_workers()
-        threads = options.inference_threads or default_inference_threads(workers=workers)
+        workers, threads = model_parallelism(options.landmark_workers, options.inference_threads)
         # Load the models now, so a broken installation fails at start-up, not on the first customer.
         self._detector = PoseDetector(threads, options.min_detection_confidence)
         self._detector_lock = threading.Lock()
