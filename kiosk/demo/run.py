@@ -18,16 +18,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -39,6 +35,7 @@ import requests
 from kiosk.clock import utc_now
 from kiosk.settings.tree import Settings, StoreSettings, SyncSettings
 from kiosk.demo.history import CHARACTERS, backfill, follow_up
+from kiosk.demo.stopping import STOP, stop_on_signals
 from kiosk.device.manager_call import ManagerCaller
 from kiosk.core.rubrics import Rubric, load_store_rubric, score_interaction, within_target
 from kiosk.core.interaction import Interaction
@@ -125,9 +122,9 @@ def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | Non
 
     ``started`` receives the process as soon as it exists, so a caller stopped by a signal at any moment after
     that can still stop it (it is also stopped here when the wait for it is interrupted)."""
-    # A SIGTERM between the fork and the assignment would leave a server nobody knows of: it waits until the
+    # A stop between the fork and the assignment would leave a server nobody knows of: it waits until the
     # process is on record.
-    with _sigterm_held():
+    with STOP.held():
         proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--data-dir", str(workdir / "central"),
                                  "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if started is not None:
@@ -142,6 +139,7 @@ def start_server(workdir: Path, port: int, started: list[subprocess.Popen] | Non
                     return proc
             except requests.RequestException:
                 time.sleep(0.2)
+            STOP.check()
         raise RuntimeError(f"the central server did not answer on port {port} within 60 s")
     except BaseException:  # also Ctrl+C or SIGTERM while waiting for it: the caller never got it to stop
         stop_server(proc)
@@ -279,30 +277,6 @@ def comparison_text(compare: dict) -> str:
     return "\n".join(rows)
 
 
-_HELD: dict[str, int | None] = {"depth": 0, "pending": None}
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM becomes a KeyboardInterrupt, so that every ``finally`` runs; inside :func:`_sigterm_held` it waits
-    for the end of the block."""
-    if _HELD["depth"]:
-        _HELD["pending"] = signum
-        return
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextmanager
-def _sigterm_held() -> Iterator[None]:
-    _HELD["depth"] = (_HELD["depth"] or 0) + 1
-    try:
-        yield
-    finally:
-        _HELD["depth"] = (_HELD["depth"] or 1) - 1
-        pending, _HELD["pending"] = _HELD["pending"], None
-        if pending is not None and not _HELD["depth"]:
-            raise KeyboardInterrupt(f"signal {pending}")
-
-
 def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
              real_people: Callable[[str, Settings], list[Interaction]] | None = None,
              say: Callable[[str], None] = print) -> tuple[dict[str, TerminalDay], dict[str, dict], dict, dict]:
@@ -311,19 +285,14 @@ def run_demo(workdir: Path, *, wait: bool = True, port: int | None = None,
 
     Raises:
         FileNotFoundError: not run from a source checkout (the scripted scenes are not installed with the wheel).
-        KeyboardInterrupt: stopped by Ctrl+C, or by SIGTERM (turned into the same, so cleanup runs), before the
-            dashboard was reached; the server and workers are stopped by then.
+        KeyboardInterrupt: stopped by Ctrl+C or SIGTERM (:mod:`kiosk.demo.stopping`) before the dashboard was
+            reached; the server and workers are stopped by then.
     """
     if not SCENES.is_dir():
         raise FileNotFoundError(f"the demo plays the scripted scenes of a source checkout and {SCENES} is missing: "
                                 "run it from a clone of the repository (`make demo`)")
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
-    try:
+    with stop_on_signals():
         return _run_demo(workdir, wait=wait, port=port, real_people=real_people, say=say)
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _run_demo(workdir: Path, *, wait: bool, port: int | None,
@@ -339,8 +308,10 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
     servers: list[subprocess.Popen] = []
     try:
         server = start_server(workdir, port, servers)
+        STOP.check()
         say(f"[2/5] region '{REGION}' with {len(PLANS)} stores, their devices and the demo logins registered")
         tokens = register(workdir)
+        STOP.check()
         settings = {p.store_id: terminal_settings(p, workdir, url, tokens[p.store_id]) for p in PLANS}
         say(f"[3/5] the {len(PLANS)} terminals measure their day (two at a time, one per core): "
             + "; ".join(f"{p.name}: {len(p.day)} scripted scenes"
@@ -351,8 +322,9 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
             futures = {p.store_id: pool.submit(measure_day, p, settings[p.store_id], real_people) for p in PLANS}
             terminals = {}
             for plan in PLANS:
-                runs = futures[plan.store_id].result()
+                runs = STOP.result(futures[plan.store_id])
                 terminals[plan.store_id] = t = record_day(plan, day, settings[plan.store_id], runs)
+                STOP.check()
                 say(f"      {plan.name}: {len(t.interactions)} interactions, {sum(t.ratings.values())} ratings, "
                     f"{t.reasons} follow-up answers stored, after {t.history_interactions} simulated interactions "
                     f"over the {HISTORY_DAYS} days before; {t.batches_sent} aggregate batch(es) synced")
@@ -367,8 +339,10 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
         called = ManagerCaller(settings[bank.store_id], 5.0)(utc_now())
         say(f"      a customer at {bank.name} called a manager: "
             + ("the dashboard shows the call" if called else "the call did not reach the server"))
+        STOP.check()
         say("[4/5] reading the dashboard's numbers")
         daily, compare, weeks = fetch_reports(url, day)
+        STOP.check()
         say("[5/5] daily summaries and the regional comparison\n")
         for plan in PLANS:
             say(summary_text(plan, terminals[plan.store_id], daily[plan.store_id]) + "\n")
@@ -379,7 +353,7 @@ def _run_demo(workdir: Path, *, wait: bool, port: int | None,
             say(f"Dashboard: {url}/  (logins, password '{PASSWORD}': regional, admin, "
                 + ", ".join(f"manager-{p.store_id.split('-')[1]}" for p in PLANS) + ")\nCtrl+C stops it.")
             try:
-                server.wait()
+                STOP.wait(server)
             except KeyboardInterrupt:
                 say("\nstopping")
         return terminals, daily, compare, weeks
