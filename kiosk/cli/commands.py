@@ -187,9 +187,13 @@ def _stop_app_on_sigterm() -> None:
     the store closed) instead of dying mid-write."""
     def stop(signum: int, frame: object) -> None:
         from kivy.app import App
+        from kivy.clock import Clock
 
         app = App.get_running_app()
         if app is None:  # not up yet: nothing to close
+            # Python drops an exception raised inside a finalizer ("Exception ignored in"), and a handler may run
+            # in one; then the app would come up and run until systemd kills it. It closes at its first frame.
+            Clock.schedule_once(lambda dt: App.get_running_app().stop())
             raise SystemExit(128 + signum)
         app.stop()
 
