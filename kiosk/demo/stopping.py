@@ -75,9 +75,9 @@ def stop_on_signals() -> Iterator[StopRequests]:
     """Ctrl+C and SIGTERM become :data:`STOP`'s KeyboardInterrupt for the block (so that every ``finally`` runs),
     then the previous handlers and a clear request are back. Off the main thread, where Python cannot install
     handlers, the checkpoints still work and simply never fire."""
+    STOP.requested = None
     main = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, STOP) for s in STOP_SIGNALS} if main else {}
-    STOP.requested = None
     try:
         yield STOP
     finally:
